@@ -1,0 +1,86 @@
+"""homediag-agent: enroll, run, status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import AgentConfig, load_config
+from .enroll import enroll
+from .errors import AgentError
+from .runner import Agent
+from .status import collect_status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="homediag-agent", description="homediag home agent")
+    parser.add_argument(
+        "--config", type=Path, help="TOML configuration file (default /etc/homediag/agent.toml)"
+    )
+    parser.add_argument("--state-dir", type=Path, help="where identity, outbox and status live")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_enroll = sub.add_parser("enroll", help="pair this device with the cloud using a one-time code")
+    p_enroll.add_argument("--cloud", required=True, help="the cloud's URL, e.g. https://care.example.net")
+    p_enroll.add_argument("--code", required=True, help="the pairing code from the CSR or self-care page")
+    sub.add_parser("run", help="run the agent in the foreground")
+    p_status = sub.add_parser("status", help="identity, link state, outbox depth, probes")
+    p_status.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> AgentConfig:
+    config = load_config(args.config)
+    if args.state_dir is not None:
+        config.state_dir = args.state_dir
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = _config(args)
+        logging.basicConfig(
+            level=config.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        if args.command == "enroll":
+            enrollment = enroll(config.state_dir, args.cloud, args.code)
+            print(f"enrolled as {enrollment.agent_id}; broker {enrollment.broker_url}")
+        elif args.command == "run":
+            asyncio.run(Agent(config).run())
+        elif args.command == "status":
+            status = collect_status(config)
+            if args.json:
+                print(json.dumps(status, indent=2, sort_keys=True))
+            else:
+                _print_status(status)
+    except AgentError as exc:
+        print(f"homediag-agent: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_status(status: dict[str, object]) -> None:
+    if not status.get("enrolled"):
+        print(f"not enrolled (state in {status['state_dir']})")
+        return
+    print(f"agent     {status['agent_id']}")
+    print(f"cloud     {status['cloud_url']}  broker {status['broker_url']}")
+    link = status.get("link")
+    print(f"link      {link.get('state') if isinstance(link, dict) else link}")
+    outbox = status.get("outbox")
+    if isinstance(outbox, dict):
+        print(f"outbox    {outbox['depth']} reports waiting ({outbox['bytes']} bytes)")
+    probes = status.get("probes")
+    if isinstance(probes, dict):
+        for name, info in sorted(probes.items()):
+            print(f"probe     {name}: {info}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

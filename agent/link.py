@@ -1,0 +1,227 @@
+"""The MQTT link to the cloud (aiomqtt over paho-mqtt).
+
+One connection at a time, re-established with exponential back-off and jitter.
+On every connect it subscribes to its acks and commands, publishes a retained
+signed ``online`` status (the broker publishes the pre-signed ``offline`` last
+will if we vanish), and re-sends everything still in the outbox: the outbox, not
+the MQTT session, is what guarantees delivery, so the session is clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+import protocol
+from protocol import Ack, Channel, Ed25519PrivateKey, Ed25519PublicKey, Envelope, Kind, Status
+
+from .config import LinkConfig
+from .errors import ConfigError
+from .outbox import AsyncOutbox
+
+_LOGGER = logging.getLogger(__name__)
+
+CHANNEL_OF_KIND = {Kind.HELLO: Channel.HELLO, Kind.TELEMETRY: Channel.TELEMETRY, Kind.RESULT: Channel.RESULT}
+
+
+class LinkState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ConfigError(f"broker URL must look like mqtt://host:port or mqtts://host:port, got {url!r}")
+        tls = parts.scheme == "mqtts"
+        return cls(parts.hostname, parts.port or (8883 if tls else 1883), tls)
+
+    def __str__(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+@dataclass
+class LinkCounters:
+    connects: int = 0
+    published: int = 0
+    acked: int = 0
+    bad_downlink: int = 0
+    last_error: str = ""
+
+
+CommandHandler = Callable[[Envelope], Awaitable[None]]
+
+
+class Link:
+    def __init__(
+        self,
+        *,
+        agent_id: str,
+        broker: BrokerAddress,
+        key: Ed25519PrivateKey,
+        cloud_key: Ed25519PublicKey,
+        outbox: AsyncOutbox,
+        config: LinkConfig,
+        on_connect: Callable[[], Awaitable[None]] | None = None,
+        on_command: CommandHandler | None = None,
+    ) -> None:
+        self.agent_id = agent_id
+        self.broker = broker
+        self._key = key
+        self._cloud_key = cloud_key
+        self._outbox = outbox
+        self._config = config
+        self._on_connect = on_connect
+        self._on_command = on_command
+        self.state = LinkState.DISCONNECTED
+        self.counters = LinkCounters()
+        self._wake = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._status_topic = protocol.topic_for(agent_id, Channel.STATUS)
+
+    def wake(self) -> None:
+        """New reports are in the outbox: send now rather than at the next tick."""
+        self._wake.set()
+
+    def _status(self, state: str) -> bytes:
+        return protocol.seal(self._key, agent=self.agent_id, body=Status(state=state))  # type: ignore[arg-type]
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.broker.tls:
+            return None
+        context = ssl.create_default_context(cafile=self._config.ca_file or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    async def run(self) -> None:
+        """Stay connected until cancelled."""
+        delay = self._config.reconnect_min_s
+        while True:
+            self.state = LinkState.CONNECTING
+            connected_at = time.monotonic()
+            try:
+                await self._session()
+            except* aiomqtt.MqttError as group:
+                self.counters.last_error = str(group.exceptions[0])
+                _LOGGER.info("link to %s lost: %s", self.broker, group.exceptions[0])
+            finally:
+                self._client = None
+                if self.state is not LinkState.STOPPED:
+                    self.state = LinkState.DISCONNECTED
+            if time.monotonic() - connected_at > 2 * self._config.reconnect_max_s:
+                delay = self._config.reconnect_min_s
+            # Full jitter (AWS architecture blog): a fleet that lost its broker
+            # together must not come back together.
+            await asyncio.sleep(random.uniform(self._config.reconnect_min_s, delay))  # noqa: S311
+            delay = min(delay * 2, self._config.reconnect_max_s)
+
+    async def _session(self) -> None:
+        will = aiomqtt.Will(self._status_topic, self._status("offline"), qos=1, retain=True)
+        async with aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            identifier=self.agent_id,
+            will=will,
+            clean_session=True,
+            keepalive=self._config.keepalive_s,
+            timeout=max(10.0, self._config.keepalive_s),
+            tls_context=self._tls_context(),
+            max_inflight_messages=self._config.max_inflight,
+        ) as client:
+            self._client = client
+            self.state = LinkState.CONNECTED
+            self.counters.connects += 1
+            _LOGGER.info("connected to %s as %s", self.broker, self.agent_id)
+            await client.subscribe(
+                [
+                    (protocol.topic_for(self.agent_id, Channel.ACK), 1),
+                    (protocol.topic_for(self.agent_id, Channel.COMMAND), 1),
+                ]
+            )
+            await client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+            await self._outbox.reset_sent()
+            if self._on_connect is not None:
+                await self._on_connect()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._send_loop(client))
+                async for message in client.messages:
+                    await self._on_message(message)
+
+    async def _send_loop(self, client: aiomqtt.Client) -> None:
+        tick = max(0.2, min(5.0, self._config.resend_after_s / 4))
+        while True:
+            self._wake.clear()
+            now = time.time()
+            batch = await self._outbox.due(
+                now=now, resend_after_s=self._config.resend_after_s, max_inflight=self._config.max_inflight
+            )
+            if batch:
+                await asyncio.gather(
+                    *(
+                        client.publish(
+                            protocol.topic_for(self.agent_id, CHANNEL_OF_KIND[p.kind]), p.payload, qos=1
+                        )
+                        for p in batch
+                    )
+                )
+                self.counters.published += len(batch)
+                await self._outbox.mark_sent([p.seq for p in batch], now)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=tick)
+
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        payload = message.payload
+        try:
+            topic = protocol.parse_topic(message.topic.value)
+            envelope = protocol.unseal(bytes(payload), self._cloud_key)
+            protocol.check_topic(envelope, topic)
+        except protocol.ProtocolError as exc:
+            self.counters.bad_downlink += 1
+            _LOGGER.warning("rejected a downlink message (%s): %s", exc.reason, exc)
+            return
+        if envelope.kind is Kind.ACK:
+            try:
+                ack = protocol.decode_body(envelope, Ack)
+            except protocol.ProtocolError as exc:
+                self.counters.bad_downlink += 1
+                _LOGGER.warning("rejected an ack: %s", exc)
+                return
+            removed = await self._outbox.ack(ack.epoch, [*ack.seqs, *ack.rejected])
+            self.counters.acked += removed
+            if ack.rejected:
+                _LOGGER.error("the cloud refused reports %s for good", ack.rejected[:20])
+            self.wake()
+        elif envelope.kind is Kind.COMMAND and self._on_command is not None:
+            await self._on_command(envelope)
+
+    async def stop(self) -> None:
+        """Say goodbye: an explicit retained offline status (a clean disconnect sends no will)."""
+        client = self._client
+        self.state = LinkState.STOPPED
+        if client is not None:
+            try:
+                await asyncio.wait_for(
+                    client.publish(self._status_topic, self._status("offline"), qos=1, retain=True), 5
+                )
+            except (aiomqtt.MqttError, TimeoutError) as exc:
+                _LOGGER.info("could not publish offline status: %s", exc)

@@ -1,0 +1,111 @@
+"""The probe contract and registry (after Telegraf's ``plugins/inputs/registry.go``).
+
+A probe validates its options in ``__init__`` (raising :class:`ProbeConfigError`)
+and returns a :class:`ProbeResult` from ``async run()``. A failing *target* is data:
+the result's status says ``Error_...`` (TR-181 diagnostics style). A probe that
+cannot work on this host at all (no CAP_NET_RAW, wrong platform, missing optional
+dependency) says so once through :meth:`Probe.unavailable_reason` and is disabled.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from ..errors import ConfigError
+
+COMPLETE = "Complete"
+
+
+class ProbeConfigError(ConfigError):
+    """A probe's options are invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    status: str = COMPLETE
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def error(cls, status: str, message: str, **data: Any) -> ProbeResult:
+        if not status.startswith("Error_"):
+            raise ValueError("error statuses start with Error_ (TR-181)")
+        return cls(status=status, data={"message": message, **data})
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """What a probe needs from the host, checked once before it is scheduled."""
+
+    platforms: tuple[str, ...] = ()  # sys.platform prefixes; empty = any
+    capabilities: tuple[str, ...] = ()  # e.g. ("CAP_NET_RAW",)
+    modules: tuple[str, ...] = ()  # optional dependencies
+
+
+class Probe(ABC):
+    name: ClassVar[str]
+    requires: ClassVar[Requirements] = Requirements()
+    default_interval_s: ClassVar[float] = 60.0
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        options = dict(options)
+        self.enabled = bool(options.pop("enabled", True))
+        interval = options.pop("interval_s", self.default_interval_s)
+        if (
+            not isinstance(interval, int | float)
+            or isinstance(interval, bool)
+            or not 0.05 <= interval <= 86400
+        ):
+            raise ProbeConfigError(f"{self.name}: interval_s must be between 0.05 and 86400 seconds")
+        self.interval_s = float(interval)
+        self.configure(options)
+
+    def configure(self, options: dict[str, Any]) -> None:
+        """Validate probe-specific options; the default accepts none."""
+        if options:
+            raise ProbeConfigError(f"{self.name}: unknown options {sorted(options)}")
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this probe cannot run on this host, or None."""
+        req = cls.requires
+        if req.platforms and not sys.platform.startswith(req.platforms):
+            return f"needs platform {' or '.join(req.platforms)}, this is {sys.platform}"
+        for module in req.modules:
+            try:
+                __import__(module)
+            except ImportError:
+                return f"needs the optional dependency {module!r}"
+        return None
+
+    @abstractmethod
+    async def run(self) -> ProbeResult: ...
+
+
+_REGISTRY: dict[str, type[Probe]] = {}
+P = TypeVar("P", bound=type[Probe])
+
+
+def register(cls: P) -> P:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"probe {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered() -> Mapping[str, type[Probe]]:
+    return dict(_REGISTRY)
+
+
+def create(name: str, options: Mapping[str, Any]) -> Probe:
+    try:
+        cls = _REGISTRY[name]
+    except KeyError:
+        raise ProbeConfigError(f"unknown probe {name!r}; shipped: {sorted(_REGISTRY)}") from None
+    return cls(options)
+
+
+ProbeFactory = Callable[[Mapping[str, Any]], Probe]

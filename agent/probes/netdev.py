@@ -1,0 +1,52 @@
+"""Per-interface byte and packet counters (psutil), named as TR-181 ``Device.IP.Interface.{i}.Stats``.
+
+Raw kernel counters are sent as they are; turning them into usage (resets at
+reboot, wrap-around) is the usage probe's job, which needs the history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psutil
+
+from .base import Probe, ProbeConfigError, ProbeResult, register
+
+
+@register
+class NetDevProbe(Probe):
+    name = "netdev"
+    default_interval_s = 60.0
+
+    def configure(self, options: dict[str, Any]) -> None:
+        include = options.pop("interfaces", [])
+        if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
+            raise ProbeConfigError("netdev: interfaces must be a list of interface names")
+        self.include: frozenset[str] = frozenset(include)
+        self.skip_loopback = bool(options.pop("skip_loopback", False))
+        super().configure(options)
+
+    async def run(self) -> ProbeResult:
+        loop = asyncio.get_running_loop()
+        try:
+            counters = await loop.run_in_executor(None, psutil.net_io_counters, True)
+        except OSError as exc:
+            return ProbeResult.error("Error_Other", f"cannot read interface counters: {exc}")
+        interfaces: dict[str, dict[str, int]] = {}
+        for name, c in sorted(counters.items()):
+            if self.include and name not in self.include:
+                continue
+            if self.skip_loopback and name == "lo":
+                continue
+            interfaces[name] = {
+                "BytesSent": c.bytes_sent,
+                "BytesReceived": c.bytes_recv,
+                "PacketsSent": c.packets_sent,
+                "PacketsReceived": c.packets_recv,
+                "ErrorsSent": c.errout,
+                "ErrorsReceived": c.errin,
+                "DiscardPacketsSent": c.dropout,
+                "DiscardPacketsReceived": c.dropin,
+            }
+        return ProbeResult(data={"Interface": interfaces})

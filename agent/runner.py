@@ -1,0 +1,169 @@
+"""The agent's runtime: one asyncio loop running the probes on their schedules,
+sealing their results into the outbox, and the link that drains it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import platform
+import signal
+import socket
+import time
+from dataclasses import asdict
+from typing import Any
+
+import protocol
+from protocol import Hello, Kind, Sample, TelemetryBatch
+
+from . import probes
+from .config import AgentConfig
+from .const import AGENT_VERSION, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
+from .identity import ensure_state_dir, load_enrollment, load_or_create_key, write_atomic
+from .link import BrokerAddress, Link
+from .outbox import AsyncOutbox, Outbox
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Agent:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        ensure_state_dir(config.state_dir)
+        self.enrollment = load_enrollment(config.state_dir)
+        self.key = load_or_create_key(config.state_dir)
+        self.agent_id = self.enrollment.agent_id
+        self.probes: dict[str, probes.Probe] = {}
+        self.disabled: dict[str, str] = {}
+        for name, options in config.probes.items():
+            probe = probes.create(name, options)
+            if not probe.enabled:
+                self.disabled[name] = "disabled in configuration"
+                continue
+            reason = probe.unavailable_reason()
+            if reason:
+                _LOGGER.warning("probe %s disabled: %s", name, reason)
+                self.disabled[name] = reason
+                continue
+            self.probes[name] = probe
+        self.last_results: dict[str, dict[str, Any]] = {}
+        self.outbox = AsyncOutbox(
+            Outbox(
+                config.state_dir / OUTBOX_FILE,
+                max_messages=config.outbox.max_messages,
+                max_bytes=config.outbox.max_bytes,
+            )
+        )
+        broker = BrokerAddress.parse(config.link.broker_url or self.enrollment.broker_url)
+        self.link = Link(
+            agent_id=self.agent_id,
+            broker=broker,
+            key=self.key,
+            cloud_key=self.enrollment.cloud_key,
+            outbox=self.outbox,
+            config=config.link,
+            on_connect=self._send_hello,
+        )
+
+    async def _send_hello(self) -> None:
+        if await self.outbox.has_pending(Kind.HELLO):
+            return
+        hello = Hello(
+            agent_version=AGENT_VERSION,
+            platform=f"{platform.system()}-{platform.machine()}".lower(),
+            hostname=socket.gethostname()[:255],
+            capabilities=sorted(self.probes),
+            probes=sorted(probes.registered()),
+        )
+        await self._enqueue(Kind.HELLO, hello)
+
+    async def _enqueue(self, kind: Kind, body: protocol.Body) -> int:
+        def build(epoch: int, seq: int, dropped: int) -> bytes:
+            sealed_body = body
+            if isinstance(body, TelemetryBatch) and dropped:
+                sealed_body = TelemetryBatch(samples=body.samples, dropped=dropped)
+            return protocol.seal(self.key, agent=self.agent_id, body=sealed_body, epoch=epoch, seq=seq)
+
+        seq = await self.outbox.put(kind, build)
+        self.link.wake()
+        return seq
+
+    async def _probe_loop(self, probe: probes.Probe) -> None:
+        loop = asyncio.get_running_loop()
+        next_run = loop.time()
+        while True:
+            started = time.time()
+            try:
+                result = await asyncio.wait_for(probe.run(), timeout=max(30.0, probe.interval_s))
+            except TimeoutError:
+                result = probes.ProbeResult.error("Error_Timeout", "the probe did not finish in time")
+            except Exception as exc:  # a probe bug must not stop the agent
+                _LOGGER.exception("probe %s crashed", probe.name)
+                result = probes.ProbeResult.error("Error_Internal", f"{type(exc).__name__}: {exc}")
+            sample = Sample(probe=probe.name, at=started, status=result.status, data=result.data)
+            self.last_results[probe.name] = {"at": started, "status": result.status}
+            await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))
+            # Fixed-rate schedule that skips missed ticks instead of bursting.
+            next_run += probe.interval_s
+            now = loop.time()
+            if next_run < now:
+                next_run = now + probe.interval_s
+            await asyncio.sleep(next_run - now)
+
+    async def status(self) -> dict[str, Any]:
+        stats = await self.outbox.stats(self.config.link.resend_after_s)
+        return {
+            "agent_id": self.agent_id,
+            "pid": os.getpid(),
+            "updated_at": time.time(),
+            "broker": str(self.link.broker),
+            "link": {"state": self.link.state.value, **asdict(self.link.counters)},
+            "outbox": asdict(stats),
+            "probes": {
+                **{
+                    n: {"enabled": True, "interval_s": p.interval_s, "last": self.last_results.get(n)}
+                    for n, p in self.probes.items()
+                },
+                **{n: {"enabled": False, "reason": r} for n, r in self.disabled.items()},
+            },
+        }
+
+    async def _status_loop(self) -> None:
+        path = self.config.state_dir / STATUS_FILE
+        while True:
+            data = json.dumps(await self.status(), indent=2).encode()
+            await asyncio.get_running_loop().run_in_executor(None, write_atomic, path, data, 0o644)
+            await asyncio.sleep(STATUS_WRITE_INTERVAL_S)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until ``stop`` is set (or SIGTERM/SIGINT when none is given)."""
+        loop = asyncio.get_running_loop()
+        if stop is None:
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+        _LOGGER.info("agent %s starting; probes: %s", self.agent_id, ", ".join(sorted(self.probes)) or "none")
+        tasks = [asyncio.create_task(self.link.run(), name="link")]
+        tasks += [asyncio.create_task(self._probe_loop(p), name=f"probe:{n}") for n, p in self.probes.items()]
+        tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            _LOGGER.info("agent %s stopping", self.agent_id)
+            for task in tasks:
+                if task.get_name() != "link":
+                    task.cancel()
+            await self.link.stop()
+            for task in [*tasks, stopper]:
+                task.cancel()
+            for task in [*tasks, stopper]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.outbox.close()

@@ -1,0 +1,101 @@
+"""Cloud settings: one pydantic-settings object, from ``HOMEDIAG_*`` environment variables.
+
+Outside development it refuses to start without an explicit API token, and it
+never invents secrets there (the FastAPI full-stack template's rule).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .const import API_TOKEN_FILE, DB_FILE, ENV_PREFIX
+from .errors import ConfigError
+
+
+def _default_state_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/homediag-cloud")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "homediag-cloud"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    state_dir: Path = Path()
+    #: SQLAlchemy URL; empty means SQLite in the state directory.
+    db_url: str = ""
+    #: External broker (``mqtt://host:port``); empty means the embedded broker.
+    broker_url: str = ""
+    embedded_broker_host: str = "127.0.0.1"
+    embedded_broker_port: int = 1883
+    #: The broker address handed to agents at enrollment, if it differs from ours.
+    public_broker_url: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token: SecretStr | None = None
+    pairing_code_ttl_s: int = 900
+    ingest_batch_max: int = 500
+    ingest_batch_wait_s: float = 0.02
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.state_dir == Path():
+            self.state_dir = _default_state_dir()
+        if self.environment == "production" and self.api_token is None:
+            raise ValueError("HOMEDIAG_API_TOKEN must be set outside development")
+        if self.api_token is not None and len(self.api_token.get_secret_value()) < 16:
+            raise ValueError("HOMEDIAG_API_TOKEN must be at least 16 characters")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.state_dir / DB_FILE}"
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def effective_broker_url(self) -> str:
+        return self.broker_url or f"mqtt://{self.embedded_broker_host}:{self.embedded_broker_port}"
+
+    @property
+    def agent_broker_url(self) -> str:
+        return self.public_broker_url or self.effective_broker_url
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def resolved_api_token(self) -> str:
+        """The API token; in development one is generated once and kept in the state directory."""
+        if self.api_token is not None:
+            return self.api_token.get_secret_value()
+        if self.environment != "development":
+            raise ConfigError("no API token configured")
+        path = self.state_dir / API_TOKEN_FILE
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            token = secrets.token_urlsafe(24)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(token + "\n")
+            return token
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

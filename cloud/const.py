@@ -1,0 +1,19 @@
+"""Defaults of the cloud, in one place."""
+
+from typing import Final
+
+CLOUD_VERSION: Final = "0.1.0"
+ENV_PREFIX: Final = "HOMEDIAG_"
+CLOUD_KEY_FILE: Final = "cloud-key.pem"
+API_TOKEN_FILE: Final = "api-token"
+DB_FILE: Final = "homediag.sqlite"
+
+#: Crockford's base32 alphabet without I, L, O, U: no letter a subscriber can misread.
+PAIRING_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PAIRING_CODE_GROUPS: Final = 2
+PAIRING_CODE_GROUP_LEN: Final = 4
+
+INGEST_BATCH_MAX: Final = 500
+INGEST_BATCH_WAIT_S: Final = 0.02
+#: An unknown agent id is looked up in the database at most this often.
+UNKNOWN_AGENT_RECHECK_S: Final = 5.0

@@ -1,0 +1,111 @@
+"""The schema. Migrations in ``cloud/migrations`` create exactly this (a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    platform: Mapped[str] = mapped_column(String(128), default="")
+    agent_version: Mapped[str] = mapped_column(String(128), default="")
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Start of the MQTT session the current status belongs to (orders statuses across reconnects).
+    status_session: Mapped[float] = mapped_column(Float, default=0.0)
+    status_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PairingCode(Base):
+    __tablename__ = "pairing_codes"
+
+    #: SHA-256 of the normalised code: a database leak does not leak usable codes.
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    agent_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    note: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Report(Base):
+    """One uplink message as the agent signed it; ``(agent_id, epoch, seq)`` makes storage exactly-once."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("agent_id", "epoch", "seq", name="uq_reports_agent_epoch_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body: Mapped[dict[str, Any]]
+
+
+class Sample(Base):
+    """One probe result, unpacked from a telemetry report for querying."""
+
+    __tablename__ = "samples"
+    __table_args__ = (Index("ix_samples_agent_probe_at", "agent_id", "probe", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    probe: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]]

@@ -1,0 +1,36 @@
+"""Errors of the wire contract.
+
+ProtocolError
+├── PayloadTooLarge      the payload exceeds MAX_PAYLOAD_BYTES
+├── MalformedMessage     not a sealed envelope, bad JSON, missing or mistyped fields
+│   └── UnsupportedVersion  an envelope version this code does not speak
+├── BadSignature         the signature does not verify with the expected key
+└── TopicMismatch        topic and envelope disagree (agent id or kind), or an unknown topic
+"""
+
+
+class ProtocolError(Exception):
+    """Base class of every error raised by :mod:`protocol`."""
+
+    #: Short machine-readable reason, used as a counter label by receivers.
+    reason = "protocol"
+
+
+class PayloadTooLarge(ProtocolError):
+    reason = "too_large"
+
+
+class MalformedMessage(ProtocolError):
+    reason = "malformed"
+
+
+class UnsupportedVersion(MalformedMessage):
+    reason = "version"
+
+
+class BadSignature(ProtocolError):
+    reason = "signature"
+
+
+class TopicMismatch(ProtocolError):
+    reason = "topic"
