@@ -8,7 +8,7 @@ from .const import AGENT_VERSION
 from .enroll import enroll
 from .errors import AgentError, ConfigError, EnrollmentError, NotEnrolled, OutboxError
 from .identity import Enrollment, load_enrollment, load_or_create_key
-from .link import BrokerAddress, Link, LinkState
+from .link import Link, LinkState
 from .outbox import AsyncOutbox, Outbox
 from .runner import Agent
 
@@ -18,7 +18,6 @@ __all__ = [
     "AgentConfig",
     "AgentError",
     "AsyncOutbox",
-    "BrokerAddress",
     "ConfigError",
     "Enrollment",
     "EnrollmentError",

@@ -18,15 +18,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import urlsplit
+from typing import Literal
 
 import aiomqtt
 
 import protocol
-from protocol import Ack, Channel, Ed25519PrivateKey, Ed25519PublicKey, Envelope, Kind, Status
+from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Ed25519PublicKey, Envelope, Kind, Status
 
 from .config import LinkConfig
-from .errors import ConfigError
 from .outbox import AsyncOutbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,24 +38,6 @@ class LinkState(StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     STOPPED = "stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ConfigError(f"broker URL must look like mqtt://host:port or mqtts://host:port, got {url!r}")
-        tls = parts.scheme == "mqtts"
-        return cls(parts.hostname, parts.port or (8883 if tls else 1883), tls)
-
-    def __str__(self) -> str:
-        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
 @dataclass
@@ -96,14 +77,15 @@ class Link:
         self.counters = LinkCounters()
         self._wake = asyncio.Event()
         self._client: aiomqtt.Client | None = None
+        self._session_start = 0.0
         self._status_topic = protocol.topic_for(agent_id, Channel.STATUS)
 
     def wake(self) -> None:
         """New reports are in the outbox: send now rather than at the next tick."""
         self._wake.set()
 
-    def _status(self, state: str) -> bytes:
-        return protocol.seal(self._key, agent=self.agent_id, body=Status(state=state))  # type: ignore[arg-type]
+    def _status(self, state: Literal["online", "offline"], session: float) -> bytes:
+        return protocol.seal(self._key, agent=self.agent_id, body=Status(state=state, session=session))
 
     def _tls_context(self) -> ssl.SSLContext | None:
         if not self.broker.tls:
@@ -135,7 +117,8 @@ class Link:
             delay = min(delay * 2, self._config.reconnect_max_s)
 
     async def _session(self) -> None:
-        will = aiomqtt.Will(self._status_topic, self._status("offline"), qos=1, retain=True)
+        self._session_start = session = time.time()
+        will = aiomqtt.Will(self._status_topic, self._status("offline", session), qos=1, retain=True)
         async with aiomqtt.Client(
             self.broker.host,
             self.broker.port,
@@ -157,7 +140,7 @@ class Link:
                     (protocol.topic_for(self.agent_id, Channel.COMMAND), 1),
                 ]
             )
-            await client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+            await client.publish(self._status_topic, self._status("online", session), qos=1, retain=True)
             await self._outbox.reset_sent()
             if self._on_connect is not None:
                 await self._on_connect()
@@ -221,7 +204,10 @@ class Link:
         if client is not None:
             try:
                 await asyncio.wait_for(
-                    client.publish(self._status_topic, self._status("offline"), qos=1, retain=True), 5
+                    client.publish(
+                        self._status_topic, self._status("offline", self._session_start), qos=1, retain=True
+                    ),
+                    5,
                 )
             except (aiomqtt.MqttError, TimeoutError) as exc:
                 _LOGGER.info("could not publish offline status: %s", exc)

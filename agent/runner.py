@@ -17,13 +17,14 @@ from dataclasses import asdict
 from typing import Any
 
 import protocol
-from protocol import Hello, Kind, Sample, TelemetryBatch
+from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
 
 from . import probes
 from .config import AgentConfig
 from .const import AGENT_VERSION, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
+from .errors import ConfigError
 from .identity import ensure_state_dir, load_enrollment, load_or_create_key, write_atomic
-from .link import BrokerAddress, Link
+from .link import Link
 from .outbox import AsyncOutbox, Outbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,7 +58,10 @@ class Agent:
                 max_bytes=config.outbox.max_bytes,
             )
         )
-        broker = BrokerAddress.parse(config.link.broker_url or self.enrollment.broker_url)
+        try:
+            broker = BrokerAddress.parse(config.link.broker_url or self.enrollment.broker_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         self.link = Link(
             agent_id=self.agent_id,
             broker=broker,

@@ -5,7 +5,7 @@ from typing import Final
 CLOUD_VERSION: Final = "0.1.0"
 ENV_PREFIX: Final = "HOMEDIAG_"
 CLOUD_KEY_FILE: Final = "cloud-key.pem"
-API_TOKEN_FILE: Final = "api-token"
+API_TOKEN_FILE: Final = "api-token"  # noqa: S105 - a file name
 DB_FILE: Final = "homediag.sqlite"
 
 #: Crockford's base32 alphabet without I, L, O, U: no letter a subscriber can misread.

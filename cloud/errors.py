@@ -1,10 +1,10 @@
 """Errors of the cloud.
 
-    CloudError
-    ├── ConfigError          settings refused (for example a default secret outside development)
-    ├── StorageError         the database could not be reached, migrated or written
-    ├── EnrollmentRefused    the pairing code is unknown, used or expired
-    └── BrokerError          the embedded broker could not start
+CloudError
+├── ConfigError          settings refused (for example a default secret outside development)
+├── StorageError         the database could not be reached, migrated or written
+├── EnrollmentRefused    the pairing code is unknown, used or expired
+└── BrokerError          the embedded broker could not start
 """
 
 

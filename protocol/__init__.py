@@ -4,6 +4,7 @@ Imports neither side and nothing heavier than ``msgspec`` and ``cryptography``,
 because the agent loads it on small gateways. See ``docs/protocol.md``.
 """
 
+from .broker_url import BrokerAddress
 from .codec import (
     check_topic,
     decode_body,
@@ -53,6 +54,7 @@ __all__ = [
     "Ack",
     "BadSignature",
     "Body",
+    "BrokerAddress",
     "Channel",
     "Command",
     "CommandResult",

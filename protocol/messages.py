@@ -83,7 +83,12 @@ class TelemetryBatch(msgspec.Struct, frozen=True):
 
 
 class Status(msgspec.Struct, frozen=True):
+    """Retained per agent. ``session`` is when the MQTT session began: the last will
+    is signed at connect time, so statuses are ordered by session, and within one
+    session ``offline`` is final."""
+
     state: Literal["online", "offline"]
+    session: UnixTime = 0.0
 
 
 class Ack(msgspec.Struct, frozen=True):

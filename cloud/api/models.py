@@ -1,0 +1,62 @@
+"""API input and output models, kept apart from the storage models so internal fields never leak."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EnrollmentCreate(BaseModel):
+    code: str = Field(min_length=4, max_length=32)
+    public_key: str = Field(min_length=40, max_length=64)
+    hostname: str = Field(default="", max_length=255)
+    platform: str = Field(default="", max_length=128)
+    agent_version: str = Field(default="", max_length=128)
+
+
+class EnrollmentPublic(BaseModel):
+    agent_id: str
+    broker_url: str
+    cloud_public_key: str
+
+
+class AgentPublic(BaseModel):
+    agent_id: str
+    hostname: str
+    platform: str
+    agent_version: str
+    enrolled_at: datetime
+    last_seen_at: datetime | None
+    online: bool
+    status_changed_at: datetime | None
+
+
+class SamplePublic(BaseModel):
+    probe: str
+    at: datetime
+    status: str
+    data: dict[str, Any]
+
+
+class LatestTelemetry(BaseModel):
+    agent_id: str
+    probes: dict[str, SamplePublic]
+
+
+class SamplesPage(BaseModel):
+    agent_id: str
+    samples: list[SamplePublic]
+
+
+class IngestStatsPublic(BaseModel):
+    running: bool
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    batches: int = 0
+    acks_sent: int = 0
+    dropped_by_agents: int = 0
+    rejected: dict[str, int] = {}

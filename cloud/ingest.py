@@ -1,0 +1,407 @@
+"""Ingestion: MQTT -> verify -> de-duplicate -> store in batches -> acknowledge.
+
+Every uplink message is checked in this order, and each failure is counted by
+reason and logged (loudly the first time, quietly after, like python-zeroconf's
+QuietLogger) without ever stopping the loop:
+
+1. size and topic (``homediag/v1/agent/{id}/{channel}``);
+2. the agent is enrolled and not revoked;
+3. the Ed25519 signature over the received bytes, with that agent's key;
+4. the envelope names the topic's agent and the channel fits its kind;
+5. the body decodes (a signed but undecodable report is acknowledged as
+   *rejected*, so the agent stops re-sending it).
+
+Storage is exactly-once: ``(agent, epoch, seq)`` is unique and the agent re-sends
+until acknowledged, so the ack goes out only after the batch is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiomqtt
+import msgspec
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+import protocol
+from protocol import (
+    Ack,
+    BrokerAddress,
+    Channel,
+    CommandResult,
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    Envelope,
+    Hello,
+    Kind,
+    Status,
+    TelemetryBatch,
+)
+from protocol.const import MAX_ACK_SEQS
+
+from .const import UNKNOWN_AGENT_RECHECK_S
+from .storage import Agent, Report, Sample
+
+_LOGGER = logging.getLogger(__name__)
+
+UPLINK_CHANNELS = (Channel.HELLO, Channel.TELEMETRY, Channel.RESULT, Channel.STATUS)
+_BODY_TYPES: dict[Kind, type[Hello] | type[TelemetryBatch] | type[CommandResult]] = {
+    Kind.HELLO: Hello,
+    Kind.TELEMETRY: TelemetryBatch,
+    Kind.RESULT: CommandResult,
+}
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A verified uplink message waiting to be stored."""
+
+    envelope: Envelope
+    body: Hello | TelemetryBatch | CommandResult | Status | None
+    #: Set when the signature verified but the body did not decode.
+    rejected: bool = False
+
+
+@dataclass
+class IngestStats:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    statuses: int = 0
+    batches: int = 0
+    acks_sent: int = 0
+    dropped_by_agents: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "statuses": self.statuses,
+            "batches": self.batches,
+            "acks_sent": self.acks_sent,
+            "dropped_by_agents": self.dropped_by_agents,
+            "rejected": dict(self.rejected),
+        }
+
+
+@dataclass(slots=True)
+class _AckPlan:
+    seqs: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+
+
+def _ts(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _insert_ignoring_duplicates(session: Session, model: type[Report], rows: list[dict[str, Any]]) -> None:
+    """INSERT .. ON CONFLICT DO NOTHING: two workers racing on one report store it once."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(sqlite.insert(model).on_conflict_do_nothing(), rows)
+    elif dialect == "postgresql":
+        session.execute(postgresql.insert(model).on_conflict_do_nothing(), rows)
+    else:
+        session.execute(insert(model), rows)
+
+
+def store_batch(
+    session_factory: sessionmaker[Session], items: Sequence[Incoming]
+) -> tuple[dict[tuple[str, int], _AckPlan], int, int]:
+    """Store one batch in one transaction; returns (acks to send, stored, duplicates)."""
+    acks: dict[tuple[str, int], _AckPlan] = defaultdict(_AckPlan)
+    stored = duplicates = 0
+    now = datetime.now(UTC)
+    with session_factory.begin() as session:
+        reports = [i for i in items if i.envelope.kind is not Kind.STATUS]
+        keys = {(i.envelope.agent, i.envelope.epoch, i.envelope.seq) for i in reports}
+        existing: set[tuple[str, int, int]] = set()
+        if keys:
+            existing = {
+                (a, e, s)
+                for a, e, s in session.execute(
+                    select(Report.agent_id, Report.epoch, Report.seq).where(
+                        tuple_(Report.agent_id, Report.epoch, Report.seq).in_(list(keys))
+                    )
+                )
+            }
+        report_rows: list[dict[str, Any]] = []
+        sample_rows: list[dict[str, Any]] = []
+        last_seen: dict[str, datetime] = {}
+        for item in reports:
+            env = item.envelope
+            key = (env.agent, env.epoch, env.seq)
+            plan = acks[(env.agent, env.epoch)]
+            if item.rejected:
+                plan.rejected.append(env.seq)
+                continue
+            plan.seqs.append(env.seq)
+            if key in existing:
+                duplicates += 1
+                continue
+            existing.add(key)
+            stored += 1
+            sent = _ts(env.sent)
+            last_seen[env.agent] = max(last_seen.get(env.agent, sent), sent)
+            report_rows.append(
+                {
+                    "agent_id": env.agent,
+                    "epoch": env.epoch,
+                    "seq": env.seq,
+                    "message_id": env.id,
+                    "kind": env.kind.value,
+                    "sent_at": sent,
+                    "received_at": now,
+                    "body": msgspec.json.decode(env.body),
+                }
+            )
+            body = item.body
+            if isinstance(body, TelemetryBatch):
+                sample_rows.extend(
+                    {
+                        "agent_id": env.agent,
+                        "epoch": env.epoch,
+                        "seq": env.seq,
+                        "probe": s.probe,
+                        "at": _ts(s.at),
+                        "status": s.status,
+                        "data": s.data,
+                    }
+                    for s in body.samples
+                )
+            elif isinstance(body, Hello):
+                session.execute(
+                    update(Agent)
+                    .where(Agent.id == env.agent)
+                    .values(hostname=body.hostname, platform=body.platform, agent_version=body.agent_version)
+                )
+        if report_rows:
+            _insert_ignoring_duplicates(session, Report, report_rows)
+        if sample_rows:
+            session.execute(insert(Sample), sample_rows)
+        for agent_id, seen in last_seen.items():
+            session.execute(
+                update(Agent)
+                .where(Agent.id == agent_id, (Agent.last_seen_at.is_(None)) | (Agent.last_seen_at < seen))
+                .values(last_seen_at=seen)
+            )
+        for item in items:
+            if isinstance(item.body, Status):
+                _apply_status(session, item.envelope, item.body)
+    return acks, stored, duplicates
+
+
+def _apply_status(session: Session, envelope: Envelope, status: Status) -> None:
+    agent = session.get(Agent, envelope.agent)
+    if agent is None:
+        return
+    newer = status.session > agent.status_session
+    final = status.session == agent.status_session and status.state == "offline"
+    if newer or final:
+        agent.status_session = status.session
+        agent.online = status.state == "online"
+        agent.status_changed_at = _ts(envelope.sent)
+
+
+class Ingest:
+    def __init__(
+        self,
+        *,
+        broker: BrokerAddress,
+        session_factory: sessionmaker[Session],
+        cloud_key: Ed25519PrivateKey,
+        batch_max: int = 500,
+        batch_wait_s: float = 0.02,
+        share_group: str | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.broker = broker
+        self._sessions = session_factory
+        self._cloud_key = cloud_key
+        self._batch_max = batch_max
+        self._batch_wait_s = batch_wait_s
+        self._share_group = share_group
+        self._client_id = client_id or f"homediag-ingest-{random.getrandbits(32):08x}"
+        self.stats = IngestStats()
+        self.connected = asyncio.Event()
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._unknown: dict[str, float] = {}
+        self._pending: list[Incoming] = []
+        self._has_pending = asyncio.Event()
+        self._client: aiomqtt.Client | None = None
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+        self._logged_reasons: set[str] = set()
+
+    # -- verification -------------------------------------------------------------
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self.stats.rejected[reason] += 1
+        level = logging.DEBUG if reason in self._logged_reasons else logging.WARNING
+        self._logged_reasons.add(reason)
+        _LOGGER.log(level, "rejected a message (%s): %s", reason, detail)
+
+    async def _key_for(self, agent_id: str) -> Ed25519PublicKey | None:
+        key = self._keys.get(agent_id)
+        if key is not None:
+            return key
+        if time.monotonic() - self._unknown.get(agent_id, -1e9) < UNKNOWN_AGENT_RECHECK_S:
+            return None
+        loop = asyncio.get_running_loop()
+        row = await loop.run_in_executor(self._db, self._load_key, agent_id)
+        if row is None:
+            self._unknown[agent_id] = time.monotonic()
+            if len(self._unknown) > 100_000:
+                self._unknown.clear()
+            return None
+        key = protocol.load_public_key(row)
+        self._keys[agent_id] = key
+        return key
+
+    def _load_key(self, agent_id: str) -> str | None:
+        with self._sessions() as session:
+            agent = session.get(Agent, agent_id)
+            return None if agent is None or agent.revoked else agent.public_key
+
+    def forget_agent(self, agent_id: str) -> None:
+        """Drop a cached key (after revocation)."""
+        self._keys.pop(agent_id, None)
+
+    async def handle(self, topic: str, payload: bytes) -> None:
+        """Verify one uplink message and queue it for storage, or count why not."""
+        self.stats.received += 1
+        try:
+            parsed = protocol.parse_topic(topic)
+            protocol.split(payload)  # size and framing before any database work
+        except protocol.ProtocolError as exc:
+            self._reject(exc.reason, str(exc))
+            return
+        key = await self._key_for(parsed.agent_id)
+        if key is None:
+            self._reject("unknown_agent", f"no enrolled agent {parsed.agent_id}")
+            return
+        try:
+            envelope = protocol.unseal(payload, key)
+            protocol.check_topic(envelope, parsed)
+        except protocol.ProtocolError as exc:
+            self._reject(exc.reason, f"from {parsed.agent_id}: {exc}")
+            return
+        item = Incoming(envelope, None)
+        try:
+            if envelope.kind is Kind.STATUS:
+                item.body = protocol.decode_body(envelope, Status)
+            else:
+                item.body = protocol.decode_body(envelope, _BODY_TYPES[envelope.kind])
+        except protocol.ProtocolError as exc:
+            if envelope.kind is Kind.STATUS:
+                self._reject("body", f"from {parsed.agent_id}: {exc}")
+                return
+            self._reject("body", f"from {parsed.agent_id} seq {envelope.seq}: {exc}")
+            item.rejected = True
+        if isinstance(item.body, TelemetryBatch) and item.body.dropped:
+            self.stats.dropped_by_agents += item.body.dropped
+            _LOGGER.warning("agent %s discarded %d reports (outbox full)", envelope.agent, item.body.dropped)
+        self._pending.append(item)
+        self._has_pending.set()
+
+    # -- storage and acks ----------------------------------------------------------
+
+    async def _writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._has_pending.wait()
+            if len(self._pending) < self._batch_max:
+                await asyncio.sleep(self._batch_wait_s)
+            batch, self._pending = self._pending[: self._batch_max], self._pending[self._batch_max :]
+            if not self._pending:
+                self._has_pending.clear()
+            try:
+                acks, stored, dups = await loop.run_in_executor(self._db, store_batch, self._sessions, batch)
+            except Exception:
+                # Nothing is acknowledged, so the agents re-send; keep the batch for a retry too.
+                _LOGGER.exception("storing a batch of %d failed; will retry", len(batch))
+                self._pending[:0] = batch
+                self._has_pending.set()
+                await asyncio.sleep(1.0)
+                continue
+            self.stats.batches += 1
+            self.stats.stored += stored
+            self.stats.duplicates += dups
+            self.stats.statuses += sum(1 for i in batch if i.envelope.kind is Kind.STATUS)
+            await self._send_acks(acks)
+
+    async def _send_acks(self, acks: dict[tuple[str, int], _AckPlan]) -> None:
+        client = self._client
+        if client is None:
+            return  # the agents will re-send; the duplicates are acknowledged then
+        publishes = []
+        for (agent_id, epoch), plan in acks.items():
+            for i in range(0, max(len(plan.seqs), len(plan.rejected)), MAX_ACK_SEQS):
+                body = Ack(
+                    epoch=epoch,
+                    seqs=plan.seqs[i : i + MAX_ACK_SEQS],
+                    rejected=plan.rejected[i : i + MAX_ACK_SEQS],
+                )
+                payload = protocol.seal(self._cloud_key, agent=agent_id, body=body)
+                publishes.append(client.publish(protocol.topic_for(agent_id, Channel.ACK), payload, qos=1))
+        try:
+            await asyncio.gather(*publishes)
+            self.stats.acks_sent += len(publishes)
+        except aiomqtt.MqttError as exc:
+            _LOGGER.info("could not send acks: %s", exc)
+
+    # -- connection ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._writer(), name="ingest-writer")
+        delay = 0.5
+        try:
+            while True:
+                try:
+                    await self._session()
+                except* aiomqtt.MqttError as group:
+                    _LOGGER.warning("ingest lost the broker %s: %s", self.broker, group.exceptions[0])
+                finally:
+                    self._client = None
+                    self.connected.clear()
+                await asyncio.sleep(random.uniform(0.2, delay))  # noqa: S311 - jitter, not crypto
+                delay = min(delay * 2, 10.0)
+        finally:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            self._db.shutdown(wait=True)
+
+    async def _session(self) -> None:
+        async with aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            identifier=self._client_id,
+            clean_session=True,
+            keepalive=30,
+            timeout=30,
+            max_inflight_messages=1000,
+        ) as client:
+            await client.subscribe(
+                [(protocol.subscription_for(ch, self._share_group), 1) for ch in UPLINK_CHANNELS]
+            )
+            self._client = client
+            self.connected.set()
+            _LOGGER.info("ingest subscribed on %s", self.broker)
+            async for message in client.messages:
+                payload = message.payload
+                if isinstance(payload, bytes | bytearray):
+                    await self.handle(message.topic.value, bytes(payload))

@@ -1,0 +1,67 @@
+"""`homediag-cloud serve`: the API, the ingestion and (by default) the embedded broker in one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+
+from protocol import BrokerAddress
+
+from .api import create_app
+from .broker import EmbeddedBroker
+from .config import Settings
+from .errors import ConfigError
+from .ingest import Ingest
+from .keys import load_or_create_cloud_key
+from .storage import make_engine, make_sessionmaker, migrate
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM (uvicorn's handlers end the server, then the rest stops)."""
+    loop = asyncio.get_running_loop()
+    engine = make_engine(settings.database_url)
+    await loop.run_in_executor(None, migrate, engine)
+    sessions = make_sessionmaker(engine)
+    cloud_key = load_or_create_cloud_key(settings.state_dir)
+    try:
+        broker_address = BrokerAddress.parse(settings.effective_broker_url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    broker: EmbeddedBroker | None = None
+    if settings.uses_embedded_broker:
+        broker = EmbeddedBroker(settings.embedded_broker_host, settings.embedded_broker_port)
+        await broker.start()
+    ingest = Ingest(
+        broker=broker_address,
+        session_factory=sessions,
+        cloud_key=cloud_key,
+        batch_max=settings.ingest_batch_max,
+        batch_wait_s=settings.ingest_batch_wait_s,
+    )
+    app = create_app(settings=settings, sessions=sessions, cloud_key=cloud_key, ingest=ingest)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level=settings.log_level.lower(),
+            lifespan="off",
+            access_log=False,
+        )
+    )
+    ingest_task = asyncio.create_task(ingest.run(), name="ingest")
+    _LOGGER.info("API on %s, broker %s, database %s", settings.api_url, broker_address, engine.url)
+    try:
+        await server.serve()
+    finally:
+        ingest_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ingest_task
+        if broker is not None:
+            await broker.stop()
+        engine.dispose()
