@@ -45,7 +45,8 @@ def enroll(state_dir: Path, cloud_url: str, code: str, timeout_s: float = ENROLL
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
             reply = json.loads(response.read(64 * 1024))
     except urllib.error.HTTPError as exc:
-        raise EnrollmentError(f"the cloud refused enrollment ({exc.code}): {_detail(exc)}") from exc
+        with exc:
+            raise EnrollmentError(f"the cloud refused enrollment ({exc.code}): {_detail(exc)}") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise EnrollmentError(f"cannot reach the cloud at {url}: {exc}") from exc
     try:

@@ -1,0 +1,49 @@
+"""Shared fixtures: real mosquitto, cloud and agent processes; guards against leaks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.support import CloudProcess, Mosquitto
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_processes() -> Iterator[None]:
+    """Every process a test starts must be gone when it ends."""
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    yield
+    leaked = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    for proc in leaked:
+        proc.kill()
+    assert not leaked, f"leaked processes: {[p.pid for p in leaked]}"
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(params=["mosquitto", "embedded"])
+def cloud(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CloudProcess]:
+    """A running cloud, once with a real mosquitto and once with its embedded broker."""
+    broker: Mosquitto | None = None
+    if request.param == "mosquitto":
+        broker = Mosquitto(tmp_path)
+        broker.start()
+    service = CloudProcess(tmp_path, broker_url=broker.url if broker else None)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        if broker is not None:
+            broker.stop()

@@ -1,0 +1,234 @@
+"""Real peers for tests: a mosquitto broker, a cloud process and agent processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+API_TOKEN = "test-operator-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stop(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+class Mosquitto:
+    """Debian's mosquitto on a free loopback port, with a config of our own."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            raise FileNotFoundError("mosquitto is not installed (./dev test installs it as root)")
+        self.binary = binary
+        self.port = free_port()
+        self.workdir = workdir
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            # Deliberate limits (LAB.md: the default 1000 dropped QoS 1 messages under load).
+            "max_queued_messages 100000\n"
+            "max_inflight_messages 1000\n"
+            "log_dest stderr\n"
+            "log_type error\nlog_type warning\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with (self.workdir / "mosquitto.log").open("ab") as log:
+            self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=log)
+        wait_for(lambda: port_open(self.port), 10, "mosquitto to listen")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.proc = None
+
+
+class CloudProcess:
+    """`homediag-cloud serve` as a real process (so it can be SIGKILLed)."""
+
+    def __init__(self, workdir: Path, broker_url: str | None = None, db_url: str | None = None) -> None:
+        self.workdir = workdir
+        self.state_dir = workdir / "cloud"
+        self.db_path = self.state_dir / "homediag.sqlite"
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
+        self.api_port = free_port()
+        self.broker_port = free_port()
+        self.broker_url = broker_url or f"mqtt://127.0.0.1:{self.broker_port}"
+        self.external_broker = broker_url is not None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.env = {**os.environ, "HOMEDIAG_API_TOKEN": API_TOKEN, "HOMEDIAG_LOG_LEVEL": "INFO"}
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "cloud", "--state-dir", str(self.state_dir), "--db", self.db_url, *args],
+            capture_output=True, text=True, env=self.env, timeout=60, check=True,
+        )
+        return out.stdout.strip()
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "cloud", "--state-dir", str(self.state_dir), "--db", self.db_url,
+                "serve", "--port", str(self.api_port)]
+        if self.external_broker:
+            args += ["--broker", self.broker_url]
+        else:
+            args += ["--broker-port", str(self.broker_port)]
+        with (self.workdir / "cloud.log").open("ab") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=self.env)
+        wait_for(self._ready, 30, "the cloud to serve")
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"cloud exited with {self.proc.returncode}: {self.log_tail()}")
+        try:
+            stats = self.get("/api/v1/ingest/stats")
+        except OSError:
+            return False
+        return bool(stats["running"])
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.proc, sig)
+        self.proc = None
+
+    def log_tail(self, n: int = 30) -> str:
+        path = self.workdir / "cloud.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(self.api_url + path, headers={"Authorization": f"Bearer {API_TOKEN}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def pairing_code(self) -> str:
+        return self.cli("pairing-code")
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.db_path, timeout=30)
+
+    def report_keys(self, agent_id: str) -> list[tuple[int, int]]:
+        with self.db() as db:
+            return db.execute(
+                "SELECT epoch, seq FROM reports WHERE agent_id = ? ORDER BY epoch, seq", (agent_id,)
+            ).fetchall()
+
+
+class AgentProcess:
+    """`homediag-agent` enrolled with a cloud and run as a real process."""
+
+    def __init__(self, workdir: Path, name: str = "agent", **config: Any) -> None:
+        self.workdir = workdir
+        self.state_dir = workdir / name
+        self.name = name
+        self.config_path = workdir / f"{name}.toml"
+        link = {"keepalive_s": 2, "resend_after_s": 2.0, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0}
+        link.update(config.pop("link", {}))
+        probes = config.pop("probes", {"netdev": {"interval_s": 1.0}})
+        lines = [f'state_dir = "{self.state_dir}"', "[link]"]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in link.items()]
+        for probe, options in probes.items():
+            lines.append(f"[probes.{probe}]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in options.items()]
+        self.config_path.write_text("\n".join(lines) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HOMEDIAG_AGENT_")}
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "agent", "--config", str(self.config_path), *args],
+            capture_output=True, text=True, env=self.env, timeout=60, check=check,
+        )
+
+    def enroll(self, cloud: CloudProcess) -> str:
+        self.cli("enroll", "--cloud", cloud.api_url, "--code", cloud.pairing_code())
+        return self.agent_id
+
+    @property
+    def agent_id(self) -> str:
+        return str(json.loads((self.state_dir / "enrollment.json").read_text())["agent_id"])
+
+    def start(self) -> None:
+        with (self.workdir / f"{self.name}.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agent", "--config", str(self.config_path), "run"],
+                stdout=log, stderr=log, env=self.env,
+            )
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.proc, sig)
+        self.proc = None
+
+    def status(self) -> dict[str, Any]:
+        return dict(json.loads(self.cli("status", "--json").stdout))
+
+    def outbox(self) -> tuple[int, int, int]:
+        """(epoch, depth, next_seq) read straight from the outbox database."""
+        with sqlite3.connect(self.state_dir / "outbox.sqlite", timeout=30) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            (depth,) = db.execute("SELECT count(*) FROM outbox").fetchone()
+        return int(meta["epoch"]), int(depth), int(meta["next_seq"])
+
+
+def assert_exactly_once(cloud: CloudProcess, agent: AgentProcess, timeout: float = 60) -> int:
+    """Wait until the agent's outbox is drained, then check seq 1..N are stored once each, no gap."""
+    def drained() -> bool:
+        _, depth, _ = agent.outbox()
+        return depth == 0
+    wait_for(drained, timeout, "the outbox to drain")
+    epoch, _, next_seq = agent.outbox()
+    keys = cloud.report_keys(agent.agent_id)
+    assert len(keys) == len(set(keys)), "a report was stored twice"
+    assert {e for e, _ in keys} == {epoch}
+    assert [s for _, s in keys] == list(range(1, next_seq)), "reports are missing"
+    return len(keys)
