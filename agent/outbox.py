@@ -6,7 +6,8 @@ cloud's de-duplication on ``(agent, epoch, seq)`` makes delivery exactly-once.
 
 Full-outbox policy: past ``max_messages`` or ``max_bytes`` the *oldest* reports
 are discarded (fresh data is worth more to a CSR than week-old counters) and the
-number discarded travels in the next telemetry batch as ``dropped``, so the
+running total discarded in this epoch travels in every telemetry batch as
+``dropped`` (a total, so the count survives the loss of any one report), and the
 cloud can show the gap rather than hide it.
 
 All methods are blocking SQLite calls; :class:`AsyncOutbox` runs them on one
@@ -32,7 +33,7 @@ from .errors import OutboxError
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: build(epoch, seq, dropped) -> sealed payload
+#: build(epoch, seq, dropped_total) -> sealed payload
 Builder = Callable[[int, int, int], bytes]
 
 _SCHEMA = """
@@ -79,8 +80,7 @@ class Outbox:
             self._db.executescript(_SCHEMA)
             with self._tx():
                 self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('epoch', ?), ('next_seq', 1), ('dropped', 0), "
-                    "('dropped_total', 0)",
+                    "INSERT OR IGNORE INTO meta VALUES ('epoch', ?), ('next_seq', 1), ('dropped_total', 0)",
                     (time.time_ns() // 1_000_000,),
                 )
         except sqlite3.Error as exc:
@@ -111,15 +111,13 @@ class Outbox:
         try:
             with self._tx():
                 epoch, seq = self._meta("epoch"), self._meta("next_seq")
-                dropped = self._meta("dropped") if kind is Kind.TELEMETRY else 0
+                dropped = self._meta("dropped_total") if kind is Kind.TELEMETRY else 0
                 payload = build(epoch, seq, dropped)
                 self._db.execute(
                     "INSERT INTO outbox (seq, kind, payload, size, created) VALUES (?, ?, ?, ?, ?)",
                     (seq, kind.value, payload, len(payload), time.time()),
                 )
                 self._set_meta("next_seq", seq + 1)
-                if dropped:
-                    self._set_meta("dropped", 0)
                 self._enforce_bounds()
         except sqlite3.Error as exc:
             raise OutboxError(f"outbox write failed: {exc}") from exc
@@ -143,7 +141,6 @@ class Outbox:
             self._db.execute(
                 "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)", (excess,)
             )
-            self._set_meta("dropped", self._meta("dropped") + excess)
             self._set_meta("dropped_total", self._meta("dropped_total") + excess)
 
     def due(self, *, now: float, resend_after_s: float, max_inflight: int) -> list[Pending]:

@@ -85,10 +85,10 @@ class Agent:
         await self._enqueue(Kind.HELLO, hello)
 
     async def _enqueue(self, kind: Kind, body: protocol.Body) -> int:
-        def build(epoch: int, seq: int, dropped: int) -> bytes:
+        def build(epoch: int, seq: int, dropped_total: int) -> bytes:
             sealed_body = body
-            if isinstance(body, TelemetryBatch) and dropped:
-                sealed_body = TelemetryBatch(samples=body.samples, dropped=dropped)
+            if isinstance(body, TelemetryBatch) and dropped_total:
+                sealed_body = TelemetryBatch(samples=body.samples, dropped=dropped_total)
             return protocol.seal(self.key, agent=self.agent_id, body=sealed_body, epoch=epoch, seq=seq)
 
         seq = await self.outbox.put(kind, build)

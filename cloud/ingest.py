@@ -245,6 +245,7 @@ class Ingest:
         self._client: aiomqtt.Client | None = None
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
         self._logged_reasons: set[str] = set()
+        self._dropped: dict[tuple[str, int], int] = {}
 
     # -- verification -------------------------------------------------------------
 
@@ -312,10 +313,17 @@ class Ingest:
             self._reject("body", f"from {parsed.agent_id} seq {envelope.seq}: {exc}")
             item.rejected = True
         if isinstance(item.body, TelemetryBatch) and item.body.dropped:
-            self.stats.dropped_by_agents += item.body.dropped
-            _LOGGER.warning("agent %s discarded %d reports (outbox full)", envelope.agent, item.body.dropped)
+            self._note_dropped(envelope, item.body.dropped)
         self._pending.append(item)
         self._has_pending.set()
+
+    def _note_dropped(self, envelope: Envelope, total: int) -> None:
+        key = (envelope.agent, envelope.epoch)
+        known = self._dropped.get(key, 0)
+        if total > known:
+            self._dropped[key] = total
+            self.stats.dropped_by_agents += total - known
+            _LOGGER.warning("agent %s has discarded %d reports in all (outbox full)", envelope.agent, total)
 
     # -- storage and acks ----------------------------------------------------------
 

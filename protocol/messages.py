@@ -78,7 +78,8 @@ class Sample(msgspec.Struct, frozen=True):
 
 class TelemetryBatch(msgspec.Struct, frozen=True):
     samples: Annotated[list[Sample], Meta(max_length=MAX_SAMPLES_PER_BATCH)]
-    #: Reports the agent's outbox discarded since the last batch (outbox full).
+    #: Reports the agent's outbox has discarded (outbox full) since its epoch began:
+    #: a running total, so losing one batch does not lose the count.
     dropped: Counter = 0
 
 

@@ -113,13 +113,27 @@ class CloudProcess:
     def cli(self, *args: str) -> str:
         out = subprocess.run(
             [sys.executable, "-m", "cloud", "--state-dir", str(self.state_dir), "--db", self.db_url, *args],
-            capture_output=True, text=True, env=self.env, timeout=60, check=True,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=True,
         )
         return out.stdout.strip()
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "cloud", "--state-dir", str(self.state_dir), "--db", self.db_url,
-                "serve", "--port", str(self.api_port)]
+        args = [
+            sys.executable,
+            "-m",
+            "cloud",
+            "--state-dir",
+            str(self.state_dir),
+            "--db",
+            self.db_url,
+            "serve",
+            "--port",
+            str(self.api_port),
+        ]
         if self.external_broker:
             args += ["--broker", self.broker_url]
         else:
@@ -147,7 +161,9 @@ class CloudProcess:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else ""
 
     def get(self, path: str) -> Any:
-        request = urllib.request.Request(self.api_url + path, headers={"Authorization": f"Bearer {API_TOKEN}"})
+        request = urllib.request.Request(
+            self.api_url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -187,7 +203,11 @@ class AgentProcess:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "agent", "--config", str(self.config_path), *args],
-            capture_output=True, text=True, env=self.env, timeout=60, check=check,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=check,
         )
 
     def enroll(self, cloud: CloudProcess) -> str:
@@ -202,7 +222,9 @@ class AgentProcess:
         with (self.workdir / f"{self.name}.log").open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "agent", "--config", str(self.config_path), "run"],
-                stdout=log, stderr=log, env=self.env,
+                stdout=log,
+                stderr=log,
+                env=self.env,
             )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -234,9 +256,11 @@ class AgentProcess:
 
 def assert_exactly_once(cloud: CloudProcess, agent: AgentProcess, timeout: float = 60) -> int:
     """Wait until the agent's outbox is drained, then check seq 1..N are stored once each, no gap."""
+
     def drained() -> bool:
         _, depth, _ = agent.outbox()
         return depth == 0
+
     wait_for(drained, timeout, "the outbox to drain")
     epoch, _, next_seq = agent.outbox()
     keys = cloud.report_keys(agent.agent_id)

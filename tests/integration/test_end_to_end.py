@@ -1,4 +1,5 @@
-"""An agent enrolls, runs and reports through a real broker; the API shows it; the last will marks it offline."""
+"""An agent enrolls, runs and reports through a real broker; the API shows it; its last will
+marks it offline."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_pairing_code_is_single_use(cloud: CloudProcess, tmp_path: Path) -> None
 
 def test_api_requires_the_operator_token(cloud: CloudProcess) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(cloud.api_url + "/api/v1/agents", timeout=5)  # noqa: S310
+        urllib.request.urlopen(cloud.api_url + "/api/v1/agents", timeout=5)
     assert info.value.code == 401
     info.value.close()
     assert "/api/v1/agents/{agent_id}/telemetry/latest" in cloud.get("/openapi.json")["paths"]

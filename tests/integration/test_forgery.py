@@ -6,6 +6,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 import protocol
 from protocol import BrokerAddress, Channel, Hello, Sample, TelemetryBatch
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.broker
 
 def _publish(broker_url: str, messages: list[tuple[str, bytes]]) -> None:
     address = BrokerAddress.parse(broker_url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="attacker")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="attacker")
     client.connect(address.host, address.port)
     client.loop_start()
     try:
@@ -45,8 +46,10 @@ def test_forgeries_are_rejected_and_counted(cloud: CloudProcess, tmp_path: Path)
         # alice's genuine message replayed on bob's topic
         (protocol.topic_for(bob_id, Channel.TELEMETRY), genuine),
         # bob, with his own valid key, claiming to be alice
-        (protocol.topic_for(bob_id, Channel.TELEMETRY),
-         protocol.seal(bob_key, agent=alice_id, body=_batch(3), epoch=1, seq=3)),
+        (
+            protocol.topic_for(bob_id, Channel.TELEMETRY),
+            protocol.seal(bob_key, agent=alice_id, body=_batch(3), epoch=1, seq=3),
+        ),
         # a hello on the telemetry channel
         (telemetry, protocol.seal(alice_key, agent=alice_id, body=Hello(agent_version="x", platform="y"))),
         # garbage, an oversized payload, an agent nobody enrolled
@@ -56,18 +59,30 @@ def test_forgeries_are_rejected_and_counted(cloud: CloudProcess, tmp_path: Path)
     ]
     _publish(cloud.broker_url, [(telemetry, genuine), *forged, (telemetry, genuine)])
     stats = wait_for(
-        lambda: (s := cloud.get("/api/v1/ingest/stats"))["received"] >= len(forged) + 2 and s, 20, "the ingest"
+        lambda: (s := cloud.get("/api/v1/ingest/stats"))["received"] >= len(forged) + 2 and s,
+        20,
+        "the ingest",
     )
-    assert stats["rejected"] == {"signature": 2, "topic": 2, "malformed": 1, "too_large": 1, "unknown_agent": 1}
+    assert stats["rejected"] == {
+        "signature": 2,
+        "topic": 2,
+        "malformed": 1,
+        "too_large": 1,
+        "unknown_agent": 1,
+    }
     assert stats["duplicates"] == 1, "the replayed genuine message is acknowledged, not stored twice"
     assert cloud.report_keys(alice_id) == [(1, 1)]
     assert cloud.report_keys(bob_id) == []
     # The ingest keeps running: a real agent's reports still arrive.
     bob.start()
     try:
-        wait_for(lambda: cloud.get(f"/api/v1/agents/{bob_id}/telemetry/latest")["probes"], 20, "bob's telemetry")
+        wait_for(
+            lambda: cloud.get(f"/api/v1/agents/{bob_id}/telemetry/latest")["probes"], 20, "bob's telemetry"
+        )
     finally:
         bob.stop()
     with cloud.db() as db:
-        probes = {row[0] for row in db.execute("SELECT DISTINCT probe FROM samples WHERE agent_id = ?", (bob_id,))}
+        probes = {
+            row[0] for row in db.execute("SELECT DISTINCT probe FROM samples WHERE agent_id = ?", (bob_id,))
+        }
     assert probes == {"netdev"}

@@ -33,7 +33,9 @@ def _stored(cloud: CloudProcess, agent: AgentProcess) -> int:
     return len(cloud.report_keys(agent.agent_id))
 
 
-def test_broker_outage_of_30_seconds(cloud_on_mosquitto: CloudProcess, broker: Mosquitto, tmp_path: Path) -> None:
+def test_broker_outage_of_30_seconds(
+    cloud_on_mosquitto: CloudProcess, broker: Mosquitto, tmp_path: Path
+) -> None:
     cloud = cloud_on_mosquitto
     agent = AgentProcess(tmp_path)
     agent.enroll(cloud)
@@ -59,9 +61,9 @@ def test_agent_sigkill_mid_stream(cloud_on_mosquitto: CloudProcess, tmp_path: Pa
     agent.enroll(cloud)
     try:
         for _ in range(3):
-            before = agent.outbox()[2]
+            target = agent.outbox()[2] + 20
             agent.start()
-            wait_for(lambda b=before: agent.outbox()[2] > b + 20, 20, "reports to be produced")
+            wait_for(lambda: agent.outbox()[2] > target, 20, "reports to be produced")  # noqa: B023
             time.sleep(0.5)
             agent.stop(signal.SIGKILL)
         agent.restart_quiet()
@@ -74,7 +76,9 @@ def test_agent_sigkill_mid_stream(cloud_on_mosquitto: CloudProcess, tmp_path: Pa
 def test_cloud_sigkill_mid_batch(broker: Mosquitto, tmp_path: Path) -> None:
     cloud = CloudProcess(tmp_path, broker_url=broker.url)
     cloud.start()
-    agents = [AgentProcess(tmp_path, name=f"agent{i}", probes={"netdev": {"interval_s": 0.05}}) for i in range(3)]
+    agents = [
+        AgentProcess(tmp_path, name=f"agent{i}", probes={"netdev": {"interval_s": 0.05}}) for i in range(3)
+    ]
     for agent in agents:
         agent.enroll(cloud)
         agent.start()

@@ -1,0 +1,144 @@
+"""Schema, enrollment and batch storage on a real SQLite database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+import protocol
+from cloud import ConfigError, EnrollmentRefused, load_settings
+from cloud.enrollment import EnrollmentRequest, issue_pairing_code, normalise_code, redeem
+from cloud.ingest import Incoming, store_batch
+from cloud.storage import Agent, Base, PairingCode, Report, Sample, make_engine, make_sessionmaker, migrate
+from protocol import Sample as WireSample
+from protocol import Status, TelemetryBatch
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+def test_migrations_create_exactly_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    migrate(engine)  # idempotent
+
+
+def _enroll(sessions: sessionmaker[Session], key: protocol.Ed25519PrivateKey) -> str:
+    with sessions.begin() as session:
+        code = issue_pairing_code(session, ttl_s=60)
+    with sessions.begin() as session:
+        agent = redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(key)))
+        return agent.id
+
+
+def test_pairing_codes(sessions: sessionmaker[Session]) -> None:
+    key = protocol.public_key_text(protocol.generate_private_key())
+    with sessions.begin() as session:
+        code = issue_pairing_code(session, ttl_s=60)
+        expired = issue_pairing_code(session, ttl_s=60)
+    assert len(code) == 9 and code[4] == "-"
+    with sessions.begin() as session:
+        row = session.scalars(select(PairingCode)).first()
+        assert row is not None and code not in row.code_hash, "codes are stored hashed"
+        for pairing in session.scalars(select(PairingCode)):
+            if pairing.code_hash != row.code_hash:
+                pairing.expires_at -= timedelta(seconds=120)
+    # What a person types: lower case, spaces, O for 0.
+    typed = code.lower().replace("-", " ").replace("0", "o")
+    assert normalise_code(typed) == code.replace("-", "")
+    with sessions.begin() as session:
+        agent = redeem(session, EnrollmentRequest(code=typed, public_key=key, hostname="pc"))
+        assert protocol.is_valid_agent_id(agent.id)
+    for bad in (code, expired, "AAAA-AAAA"):
+        with sessions.begin() as session, pytest.raises(EnrollmentRefused, match="invalid, used or expired"):
+            redeem(session, EnrollmentRequest(code=bad, public_key=key))
+    with sessions.begin() as session:
+        fresh = issue_pairing_code(session, ttl_s=60)
+    with sessions.begin() as session, pytest.raises(EnrollmentRefused, match="public key"):
+        redeem(session, EnrollmentRequest(code=fresh, public_key="not-a-key"))
+
+
+def _incoming(
+    key: protocol.Ed25519PrivateKey,
+    agent_id: str,
+    body: protocol.Body,
+    seq: int = 0,
+    sent: float | None = None,
+) -> Incoming:
+    payload = protocol.seal(key, agent=agent_id, body=body, epoch=7, seq=seq, sent=sent)
+    envelope = protocol.unseal(payload, key.public_key())
+    assert not isinstance(body, protocol.Ack | protocol.Command)
+    return Incoming(envelope, body)
+
+
+def test_store_batch_is_exactly_once(sessions: sessionmaker[Session]) -> None:
+    key = protocol.generate_private_key()
+    agent_id = _enroll(sessions, key)
+    batch = TelemetryBatch(
+        samples=[WireSample(probe="netdev", at=time.time(), status="Complete", data={"a": 1})]
+    )
+    items = [_incoming(key, agent_id, batch, seq=s) for s in (1, 2, 2, 3)]
+    acks, stored, dups = store_batch(sessions, items)
+    assert (stored, dups) == (3, 1)
+    assert sorted(acks[(agent_id, 7)].seqs) == [1, 2, 2, 3]
+    acks, stored, dups = store_batch(sessions, items[:2])
+    assert (stored, dups) == (0, 2)
+    with sessions() as session:
+        assert session.query(Report).count() == 3
+        assert session.query(Sample).count() == 3
+    rejected = Incoming(items[0].envelope, None, rejected=True)
+    acks, _, _ = store_batch(sessions, [rejected])
+    assert acks[(agent_id, 7)].rejected == [1]
+
+
+def test_status_ordering(sessions: sessionmaker[Session]) -> None:
+    """Statuses are ordered by session; within one session offline is final."""
+    key = protocol.generate_private_key()
+    agent_id = _enroll(sessions, key)
+
+    def apply(state: str, session_start: float) -> bool:
+        store_batch(sessions, [_incoming(key, agent_id, Status(state=state, session=session_start))])  # type: ignore[arg-type]
+        with sessions() as session:
+            agent = session.get(Agent, agent_id)
+            assert agent is not None
+            return agent.online
+
+    assert apply("online", 100.0) is True
+    assert apply("offline", 100.0) is False  # last will of that session
+    assert apply("online", 200.0) is True  # reconnected
+    assert apply("offline", 100.0) is True  # a stale will arriving late changes nothing
+    assert apply("online", 150.0) is True
+
+
+def test_settings_refuse_missing_secrets_in_production(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("HOMEDIAG_API_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="HOMEDIAG_API_TOKEN"):
+        load_settings(environment="production", state_dir=tmp_path)
+    with pytest.raises(ConfigError, match="16 characters"):
+        load_settings(api_token="short", state_dir=tmp_path)
+    dev = load_settings(state_dir=tmp_path)
+    token = dev.resolved_api_token()
+    assert len(token) >= 16
+    assert dev.resolved_api_token() == token, "generated once, then kept"
+    assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600
