@@ -17,13 +17,12 @@ import uuid
 from typing import TypeVar
 
 import msgspec
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .const import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, SIGNATURE_B64_LEN
-from .errors import BadSignature, MalformedMessage, PayloadTooLarge, TopicMismatch, UnsupportedVersion
+from .errors import MalformedMessage, PayloadTooLarge, TopicMismatch, UnsupportedVersion
 from .messages import BODY_TYPE, CHANNEL_OF, KIND_OF, Body, Envelope
-from .signing import b64decode, b64encode
+from .signing import b64decode, b64encode, verify
 from .topics import ParsedTopic
 
 B = TypeVar("B", bound=Body)
@@ -108,10 +107,7 @@ def _raise_if_other_version(data: bytes) -> None:
 def unseal(payload: bytes, key: Ed25519PublicKey) -> Envelope:
     """Verify the signature over the received bytes, then decode the envelope."""
     data, signature = split(payload)
-    try:
-        key.verify(signature, data)
-    except InvalidSignature:
-        raise BadSignature("signature does not verify") from None
+    verify(key, signature, data)
     return decode_envelope(data)
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import protocol
+from protocol import signing
 from protocol import (
     Ack,
     BadSignature,
@@ -210,3 +211,18 @@ def test_public_key_text_round_trip() -> None:
         protocol.load_public_key("c2hvcnQ")
     pem = protocol.private_key_pem(KEY)
     assert protocol.public_key_text(protocol.load_private_key_pem(pem)) == text
+
+
+@settings(max_examples=50)
+@given(message=st.binary(max_size=300), flip=st.integers(0, 64 * 8 - 1))
+def test_both_verifiers_agree(message: bytes, flip: int) -> None:
+    """libsodium (fast path) and OpenSSL (the agent's) accept and refuse the same signatures."""
+    signature = KEY.sign(message)
+    for verify in (signing.verify, signing.verify_with_cryptography):
+        verify(KEY.public_key(), signature, message)
+        with pytest.raises(BadSignature):
+            verify(OTHER_KEY.public_key(), signature, message)
+        bad = bytearray(signature)
+        bad[flip // 8] ^= 1 << (flip % 8)
+        with pytest.raises(BadSignature):
+            verify(KEY.public_key(), bytes(bad), message)
