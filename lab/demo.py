@@ -34,8 +34,8 @@ def _port(preferred: int) -> int:
 
 
 def _get(url: str, token: str) -> Any:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback URL we built
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a loopback URL we built
         return json.loads(response.read())
 
 

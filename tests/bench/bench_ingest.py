@@ -122,7 +122,7 @@ def bench_raw(address: BrokerAddress, messages: list[tuple[str, bytes]]) -> floa
     ready.wait(30)
     start = _publish(address, messages)
     proc.join(600)
-    return len(messages) / (last.value - start)
+    return float(len(messages) / (last.value - start))
 
 
 def bench_end_to_end(
@@ -145,7 +145,7 @@ def bench_end_to_end(
 
     def on_message(_c: mqtt.Client, _u: object, m: mqtt.MQTTMessage) -> None:
         nonlocal acked, last
-        ack = protocol.decode_body(protocol.unseal(m.payload, cloud_key), protocol.Ack)
+        ack = protocol.decode_body(protocol.unseal(bytes(m.payload), cloud_key), protocol.Ack)
         acked += len(ack.seqs)
         last = time.time()
         if acked >= len(messages):

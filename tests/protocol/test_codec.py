@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import protocol
-from protocol import signing
 from protocol import (
     Ack,
     BadSignature,
@@ -27,6 +26,7 @@ from protocol import (
     decode_body,
     generate_private_key,
     seal,
+    signing,
     unseal,
 )
 from protocol.const import MAX_PAYLOAD_BYTES
