@@ -59,7 +59,11 @@ def test_forgeries_are_rejected_and_counted(cloud: CloudProcess, tmp_path: Path)
     ]
     _publish(cloud.broker_url, [(telemetry, genuine), *forged, (telemetry, genuine)])
     stats = wait_for(
-        lambda: (s := cloud.get("/api/v1/ingest/stats"))["received"] >= len(forged) + 2 and s,
+        lambda: (
+            (s := cloud.get("/api/v1/ingest/stats"))["received"] >= len(forged) + 2
+            and s["stored"] + s["duplicates"] >= 2
+            and s
+        ),
         20,
         "the ingest",
     )
