@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     broker_url: str = ""
     embedded_broker_host: str = "127.0.0.1"
     embedded_broker_port: int = 1883
+    #: CA bundle to verify an ``mqtts://`` broker; empty means the system's trust store.
+    broker_ca_file: str = ""
     #: The broker address handed to agents at enrollment, if it differs from ours.
     public_broker_url: str = ""
     api_host: str = "127.0.0.1"

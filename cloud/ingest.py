@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -231,6 +232,12 @@ def _apply_status(session: Session, envelope: Envelope, status: Status) -> None:
         agent.status_changed_at = _ts(envelope.sent)
 
 
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
 class Ingest:
     def __init__(
         self,
@@ -242,8 +249,10 @@ class Ingest:
         batch_wait_s: float = 0.02,
         share_group: str | None = None,
         client_id: str | None = None,
+        ca_file: str = "",
     ) -> None:
         self.broker = broker
+        self._tls = _tls_context(ca_file) if broker.tls else None
         self._sessions = session_factory
         self._cloud_key = cloud_key
         self._batch_max = batch_max
@@ -416,6 +425,7 @@ class Ingest:
             keepalive=30,
             timeout=30,
             max_inflight_messages=1000,
+            tls_context=self._tls,
         ) as client:
             await client.subscribe(
                 [(protocol.subscription_for(ch, self._share_group), 1) for ch in UPLINK_CHANNELS]

@@ -42,6 +42,7 @@ async def serve(settings: Settings) -> None:
         cloud_key=cloud_key,
         batch_max=settings.ingest_batch_max,
         batch_wait_s=settings.ingest_batch_wait_s,
+        ca_file=settings.broker_ca_file,
     )
     app = create_app(settings=settings, sessions=sessions, cloud_key=cloud_key, ingest=ingest)
     server = uvicorn.Server(

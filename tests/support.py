@@ -73,7 +73,8 @@ class Mosquitto:
             "max_queued_messages 100000\n"
             "max_inflight_messages 1000\n"
             "log_dest stderr\n"
-            "log_type error\nlog_type warning\n"
+            "log_type error\nlog_type warning\n" + ("user root\n" if os.geteuid() == 0 else "")
+            # As root mosquitto drops to its own user, which cannot read pytest's 0700 temp dirs.
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
