@@ -12,6 +12,10 @@ KEY_FILE: Final = "agent-key.pem"
 ENROLLMENT_FILE: Final = "enrollment.json"
 OUTBOX_FILE: Final = "outbox.sqlite"
 STATUS_FILE: Final = "status.json"
+COMMANDS_FILE: Final = "commands.sqlite"
+TLS_KEY_FILE: Final = "tls-key.pem"
+TLS_CERT_FILE: Final = "tls-cert.pem"
+CA_FILE: Final = "ca.pem"
 
 #: How often the running agent refreshes status.json for `homediag-agent status`.
 STATUS_WRITE_INTERVAL_S: Final = 2.0

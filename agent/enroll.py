@@ -18,7 +18,14 @@ import protocol
 
 from .const import AGENT_VERSION, ENROLL_TIMEOUT_S
 from .errors import EnrollmentError
-from .identity import Enrollment, ensure_state_dir, load_or_create_key, save_enrollment
+from .identity import (
+    Enrollment,
+    certificate_request,
+    ensure_state_dir,
+    load_or_create_key,
+    save_certificates,
+    save_enrollment,
+)
 
 
 def enroll(state_dir: Path, cloud_url: str, code: str, timeout_s: float = ENROLL_TIMEOUT_S) -> Enrollment:
@@ -33,6 +40,7 @@ def enroll(state_dir: Path, cloud_url: str, code: str, timeout_s: float = ENROLL
         "hostname": socket.gethostname(),
         "platform": f"{platform.system()}-{platform.machine()}".lower(),
         "agent_version": AGENT_VERSION,
+        "csr": certificate_request(state_dir),
     }
     url = cloud_url.rstrip("/") + "/api/v1/enrollments"
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
@@ -54,14 +62,17 @@ def enroll(state_dir: Path, cloud_url: str, code: str, timeout_s: float = ENROLL
             agent_id=str(reply["agent_id"]),
             broker_url=str(reply["broker_url"]),
             cloud_url=cloud_url,
-            cloud_public_key=str(reply["cloud_public_key"]),
+            cloud_public_keys=tuple(str(k) for k in reply["cloud_public_keys"]),
             enrolled_at=time.time(),
         )
-        enrollment.cloud_key  # noqa: B018 - refuse a reply whose key we could not use
+        if not enrollment.cloud_keys:  # also refuses a reply whose keys we could not use
+            raise TypeError("no cloud key in the reply")
+        certificate, ca_certificate = str(reply["certificate"]), str(reply["ca_certificate"])
     except (KeyError, TypeError, protocol.ProtocolError) as exc:
         raise EnrollmentError(f"unexpected enrollment reply: {exc}") from exc
     if not protocol.is_valid_agent_id(enrollment.agent_id):
         raise EnrollmentError(f"the cloud assigned an invalid agent id {enrollment.agent_id!r}")
+    save_certificates(state_dir, certificate, ca_certificate)
     save_enrollment(state_dir, enrollment)
     return enrollment
 

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 import protocol
 from protocol import Ed25519PrivateKey, Ed25519PublicKey
 
-from .const import ENROLLMENT_FILE, KEY_FILE
+from .const import CA_FILE, ENROLLMENT_FILE, KEY_FILE, TLS_CERT_FILE, TLS_KEY_FILE
 from .errors import ConfigError, NotEnrolled
+
+#: At most this many cloud keys are pinned at once (current, next, and one being retired).
+MAX_PINNED_KEYS = 3
 
 
 @dataclass(frozen=True)
@@ -23,12 +31,25 @@ class Enrollment:
     agent_id: str
     broker_url: str
     cloud_url: str
-    cloud_public_key: str
+    #: The cloud signing keys this agent trusts for acks and commands, newest last.
+    cloud_public_keys: tuple[str, ...]
     enrolled_at: float
 
     @property
-    def cloud_key(self) -> Ed25519PublicKey:
-        return protocol.load_public_key(self.cloud_public_key)
+    def cloud_keys(self) -> list[Ed25519PublicKey]:
+        return [protocol.load_public_key(k) for k in self.cloud_public_keys]
+
+    def trusting(self, key: str) -> Enrollment:
+        if key in self.cloud_public_keys:
+            return self
+        keys = (*self.cloud_public_keys, key)[-MAX_PINNED_KEYS:]
+        return replace(self, cloud_public_keys=keys)
+
+    def retiring(self, key: str) -> Enrollment:
+        keys = tuple(k for k in self.cloud_public_keys if k != key)
+        if not keys:
+            raise ConfigError("refusing to retire the last pinned cloud key")
+        return replace(self, cloud_public_keys=keys)
 
 
 def ensure_state_dir(state_dir: Path) -> None:
@@ -67,9 +88,11 @@ def load_enrollment(state_dir: Path) -> Enrollment:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     try:
+        data["cloud_public_keys"] = tuple(data["cloud_public_keys"])
         enrollment = Enrollment(**data)
-        enrollment.cloud_key  # noqa: B018 - validates the pinned key early
-    except (TypeError, protocol.ProtocolError) as exc:
+        if not enrollment.cloud_keys:
+            raise TypeError("no pinned cloud key")
+    except (TypeError, KeyError, protocol.ProtocolError) as exc:
         raise ConfigError(f"{path} is damaged: {exc}") from exc
     return enrollment
 
@@ -83,3 +106,58 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def load_or_create_tls_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
+    """The key of the agent's TLS client certificate (P-256: what every broker's TLS stack takes)."""
+    path = state_dir / TLS_KEY_FILE
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ConfigError(f"{path} is not an EC key")
+        return key
+    ensure_state_dir(state_dir)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return key
+
+
+def certificate_request(state_dir: Path) -> str:
+    """A CSR for the TLS key; the cloud's CA decides the subject, so ours is a placeholder."""
+    key = load_or_create_tls_key(state_dir)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "homediag-agent")]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def save_certificates(state_dir: Path, certificate: str, ca_certificate: str) -> None:
+    write_atomic(state_dir / TLS_CERT_FILE, certificate.encode(), 0o644)
+    write_atomic(state_dir / CA_FILE, ca_certificate.encode(), 0o644)
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    cert: Path
+    key: Path
+    ca: Path
+
+
+def tls_files(state_dir: Path) -> TlsFiles | None:
+    files = TlsFiles(state_dir / TLS_CERT_FILE, state_dir / TLS_KEY_FILE, state_dir / CA_FILE)
+    return files if all(p.exists() for p in (files.cert, files.key, files.ca)) else None
+
+
+def certificate_not_after(state_dir: Path) -> float | None:
+    try:
+        cert = x509.load_pem_x509_certificate((state_dir / TLS_CERT_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return cert.not_valid_after_utc.timestamp()

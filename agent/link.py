@@ -25,7 +25,9 @@ import aiomqtt
 import protocol
 from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Ed25519PublicKey, Envelope, Kind, Status
 
+from .commands import CloudClock
 from .config import LinkConfig
+from .identity import TlsFiles
 from .outbox import AsyncOutbox
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,16 +61,20 @@ class Link:
         agent_id: str,
         broker: BrokerAddress,
         key: Ed25519PrivateKey,
-        cloud_key: Ed25519PublicKey,
+        cloud_keys: Callable[[], list[Ed25519PublicKey]],
         outbox: AsyncOutbox,
         config: LinkConfig,
+        clock: CloudClock,
+        tls: TlsFiles | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         on_command: CommandHandler | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.broker = broker
         self._key = key
-        self._cloud_key = cloud_key
+        self._cloud_keys = cloud_keys
+        self._clock = clock
+        self._tls_files = tls
         self._outbox = outbox
         self._config = config
         self._on_connect = on_connect
@@ -88,10 +94,15 @@ class Link:
         return protocol.seal(self._key, agent=self.agent_id, body=Status(state=state, session=session))
 
     def _tls_context(self) -> ssl.SSLContext | None:
+        """Verify the broker with the configured CA, else the CA from enrollment, else the system's;
+        present the client certificate from enrollment (mutual TLS) when there is one."""
         if not self.broker.tls:
             return None
-        context = ssl.create_default_context(cafile=self._config.ca_file or None)
+        cafile = self._config.ca_file or (str(self._tls_files.ca) if self._tls_files else None)
+        context = ssl.create_default_context(cafile=cafile)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self._tls_files is not None:
+            context.load_cert_chain(self._tls_files.cert, self._tls_files.key)
         return context
 
     async def run(self) -> None:
@@ -133,6 +144,7 @@ class Link:
             self._client = client
             self.state = LinkState.CONNECTED
             self.counters.connects += 1
+            self._clock.reset()
             _LOGGER.info("connected to %s as %s", self.broker, self.agent_id)
             await client.subscribe(
                 [
@@ -172,11 +184,21 @@ class Link:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=tick)
 
+    def _unseal(self, payload: bytes) -> Envelope:
+        """Verify with each pinned cloud key (at most three, during a key rotation)."""
+        error: protocol.ProtocolError = protocol.BadSignature("no pinned cloud key")
+        for key in self._cloud_keys():
+            try:
+                return protocol.unseal(payload, key)
+            except protocol.BadSignature as exc:
+                error = exc
+        raise error
+
     async def _on_message(self, message: aiomqtt.Message) -> None:
         payload = message.payload
         try:
             topic = protocol.parse_topic(message.topic.value)
-            envelope = protocol.unseal(bytes(payload), self._cloud_key)
+            envelope = self._unseal(bytes(payload))
             protocol.check_topic(envelope, topic)
         except protocol.ProtocolError as exc:
             self.counters.bad_downlink += 1
@@ -189,6 +211,7 @@ class Link:
                 self.counters.bad_downlink += 1
                 _LOGGER.warning("rejected an ack: %s", exc)
                 return
+            self._clock.observe(envelope.sent)
             removed = await self._outbox.ack(ack.epoch, [*ack.seqs, *ack.rejected])
             self.counters.acked += removed
             if ack.rejected:

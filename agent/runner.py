@@ -14,20 +14,39 @@ import signal
 import socket
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 import protocol
 from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
 
 from . import probes
+from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
-from .const import AGENT_VERSION, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
+from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
 from .errors import ConfigError
-from .identity import ensure_state_dir, load_enrollment, load_or_create_key, write_atomic
+from .identity import (
+    Enrollment,
+    ensure_state_dir,
+    load_enrollment,
+    load_or_create_key,
+    save_enrollment,
+    tls_files,
+    write_atomic,
+)
 from .link import Link
 from .outbox import AsyncOutbox, Outbox
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class RunProbeParams(msgspec.Struct, forbid_unknown_fields=True):
+    probe: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class CloudKeyParams(msgspec.Struct, forbid_unknown_fields=True):
+    public_key: Annotated[str, msgspec.Meta(min_length=43, max_length=43)]
 
 
 class Agent:
@@ -62,15 +81,64 @@ class Agent:
             broker = BrokerAddress.parse(config.link.broker_url or self.enrollment.broker_url)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
+        self._cloud_keys = self.enrollment.cloud_keys
+        self.clock = CloudClock()
+        self.commands = CommandExecutor(
+            self._catalogue(), SeenCommands(config.state_dir / COMMANDS_FILE), self.clock
+        )
         self.link = Link(
             agent_id=self.agent_id,
             broker=broker,
             key=self.key,
-            cloud_key=self.enrollment.cloud_key,
+            cloud_keys=lambda: self._cloud_keys,
             outbox=self.outbox,
             config=config.link,
+            clock=self.clock,
+            tls=tls_files(config.state_dir),
             on_connect=self._send_hello,
+            on_command=self._on_command,
         )
+
+    # -- commands ------------------------------------------------------------------
+
+    def _catalogue(self) -> Catalogue:
+        catalogue = Catalogue()
+        catalogue.add(CommandSpec("run_probe", RunProbeParams, self._cmd_run_probe, timeout_s=300))
+        catalogue.add(CommandSpec("trust_cloud_key", CloudKeyParams, self._cmd_trust_cloud_key))
+        catalogue.add(CommandSpec("retire_cloud_key", CloudKeyParams, self._cmd_retire_cloud_key))
+        return catalogue
+
+    async def _on_command(self, envelope: protocol.Envelope) -> None:
+        result = await self.commands.execute(envelope)
+        if result is not None:
+            await self._enqueue(Kind.RESULT, result)
+
+    async def _cmd_run_probe(self, params: RunProbeParams) -> dict[str, Any]:
+        probe = self.probes.get(params.probe)
+        if probe is None:
+            raise CommandRefused("Error_Refused", f"probe {params.probe!r} is not running on this agent")
+        result = await probe.run()
+        return {"probe": params.probe, "status": result.status, "data": result.data}
+
+    def _set_enrollment(self, enrollment: Enrollment) -> None:
+        save_enrollment(self.config.state_dir, enrollment)
+        self.enrollment = enrollment
+        self._cloud_keys = enrollment.cloud_keys
+
+    async def _cmd_trust_cloud_key(self, params: CloudKeyParams) -> dict[str, Any]:
+        try:
+            protocol.load_public_key(params.public_key)
+        except protocol.ProtocolError as exc:
+            raise CommandRefused("Error_InvalidParameters", str(exc)) from exc
+        self._set_enrollment(self.enrollment.trusting(params.public_key))
+        return {"pinned": list(self.enrollment.cloud_public_keys)}
+
+    async def _cmd_retire_cloud_key(self, params: CloudKeyParams) -> dict[str, Any]:
+        try:
+            self._set_enrollment(self.enrollment.retiring(params.public_key))
+        except ConfigError as exc:
+            raise CommandRefused("Error_Refused", str(exc)) from exc
+        return {"pinned": list(self.enrollment.cloud_public_keys)}
 
     async def _send_hello(self) -> None:
         if await self.outbox.has_pending(Kind.HELLO):
@@ -125,6 +193,8 @@ class Agent:
             "updated_at": time.time(),
             "broker": str(self.link.broker),
             "link": {"state": self.link.state.value, **asdict(self.link.counters)},
+            "commands": {"allowed": self.commands.catalogue.names(), "refused": self.commands.refused},
+            "cloud_clock_offset_s": self.clock.offset_s,
             "outbox": asdict(stats),
             "probes": {
                 **{

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .broker_config import write_broker_config
 from .config import Settings, load_settings
-from .enrollment import issue_pairing_code
+from .enrollment import issue_pairing_code, write_crl
 from .errors import CloudError
+from .keys import begin_rotation, finish_rotation
+from .pki import CertificateAuthority
 from .service import serve
 from .storage import make_engine, make_sessionmaker, migrate
 
@@ -30,6 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     p_code = sub.add_parser("pairing-code", help="print a one-time pairing code for a new agent")
     p_code.add_argument("--ttl", type=int, help="seconds the code stays valid (default 900)")
     p_code.add_argument("--note", default="", help="who or what the code is for")
+    p_code.add_argument(
+        "--subscriber", default="", help="subscriber reference (codes are rate-limited per subscriber)"
+    )
+    p_rotate = sub.add_parser("rotate-key", help="rotate the cloud's signing key without re-enrolling agents")
+    p_rotate.add_argument("step", choices=["begin", "finish"])
+    p_broker = sub.add_parser("broker-config", help="write a mosquitto configuration with mTLS and ACLs")
+    p_broker.add_argument("--out", type=Path, required=True, help="directory to write into")
+    p_broker.add_argument("--listen", default="0.0.0.0", help="address the broker listens on")  # noqa: S104
+    p_broker.add_argument("--listen-port", type=int, default=8883)
+    p_broker.add_argument(
+        "--name", action="append", dest="names", help="broker host name or address (repeat)"
+    )
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("api-token", help="print the operator API token (development)")
     return parser
@@ -70,9 +85,39 @@ def main(argv: list[str] | None = None) -> int:
             migrate(engine)
             if args.command == "pairing-code":
                 with make_sessionmaker(engine).begin() as session:
-                    code = issue_pairing_code(session, settings.pairing_code_ttl_s, args.note)
+                    code = issue_pairing_code(
+                        session, settings.pairing_code_ttl_s, args.note, args.subscriber
+                    )
                 print(code)
             engine.dispose()
+        elif args.command == "rotate-key":
+            if args.step == "begin":
+                print(
+                    f"next key {begin_rotation(settings.state_dir)}: agents pin it when they next say hello"
+                )
+            else:
+                print(f"active key {finish_rotation(settings.state_dir)}; restart the cloud to sign with it")
+        elif args.command == "broker-config":
+            engine = make_engine(settings.database_url)
+            migrate(engine)
+            ca = CertificateAuthority(settings.pki_dir)
+            with make_sessionmaker(engine)() as session:
+                write_crl(session, ca, settings.crl_path)
+            engine.dispose()
+            files = write_broker_config(
+                ca,
+                args.out,
+                crl_path=settings.crl_path,
+                host=args.listen,
+                port=args.listen_port,
+                server_names=args.names,
+            )
+            print(f"wrote {files.conf}")
+            print(
+                f"run the cloud with HOMEDIAG_BROKER_CA_FILE={files.ca}"
+                f" HOMEDIAG_BROKER_CERT_FILE={files.cloud_cert} HOMEDIAG_BROKER_KEY_FILE={files.cloud_key}"
+                f" and --broker mqtts://HOST:{args.listen_port}"
+            )
         elif args.command == "api-token":
             print(settings.resolved_api_token())
     except CloudError as exc:

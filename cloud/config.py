@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_token: SecretStr | None = None
     pairing_code_ttl_s: int = 900
+    #: Lifetime of agent client certificates; agents renew when a third is left.
+    cert_validity_days: int = 90
+    #: Where the CRL is written for the broker (mosquitto ``crlfile``); empty: STATE_DIR/pki/crl.pem.
+    crl_file: str = ""
+    #: The cloud's own client certificate and key for a broker that requires one (mTLS).
+    broker_cert_file: str = ""
+    broker_key_file: str = ""
     ingest_batch_max: int = 500
     ingest_batch_wait_s: float = 0.02
     log_level: str = "INFO"
@@ -61,6 +68,14 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.state_dir / DB_FILE}"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.state_dir / "pki"
+
+    @property
+    def crl_path(self) -> Path:
+        return Path(self.crl_file) if self.crl_file else self.pki_dir / "crl.pem"
 
     @property
     def uses_embedded_broker(self) -> bool:

@@ -17,3 +17,5 @@ INGEST_BATCH_MAX: Final = 500
 INGEST_BATCH_WAIT_S: Final = 0.02
 #: An unknown agent id is looked up in the database at most this often.
 UNKNOWN_AGENT_RECHECK_S: Final = 5.0
+#: A known agent's key (and revocation) is re-read from the database at least this often.
+KEY_CACHE_TTL_S: Final = 10.0

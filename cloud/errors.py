@@ -3,7 +3,9 @@
 CloudError
 ├── ConfigError          settings refused (for example a default secret outside development)
 ├── StorageError         the database could not be reached, migrated or written
-├── EnrollmentRefused    the pairing code is unknown, used or expired
+├── EnrollmentRefused    the pairing code is unknown, used or expired, or the CSR is bad
+│   └── RateLimited      too many failures from one source, or codes for one subscriber
+├── NotFound             no such agent
 └── BrokerError          the embedded broker could not start
 """
 
@@ -25,4 +27,14 @@ class EnrollmentRefused(CloudError):
 
 
 class BrokerError(CloudError):
+    pass
+
+
+class RateLimited(EnrollmentRefused):
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class NotFound(CloudError):
     pass

@@ -41,7 +41,6 @@ from protocol import (
     BrokerAddress,
     Channel,
     CommandResult,
-    Ed25519PrivateKey,
     Ed25519PublicKey,
     Envelope,
     Hello,
@@ -51,7 +50,9 @@ from protocol import (
 )
 from protocol.const import MAX_ACK_SEQS
 
-from .const import UNKNOWN_AGENT_RECHECK_S
+from .commands import seal_command
+from .const import KEY_CACHE_TTL_S, UNKNOWN_AGENT_RECHECK_S
+from .keys import CloudKeys
 from .storage import Agent, Report, Sample
 
 _LOGGER = logging.getLogger(__name__)
@@ -232,10 +233,20 @@ def _apply_status(session: Session, envelope: Envelope, status: Status) -> None:
         agent.status_changed_at = _ts(envelope.sent)
 
 
-def _tls_context(ca_file: str) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=ca_file or None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
+@dataclass(frozen=True)
+class TlsSettings:
+    """How the ingest meets an ``mqtts://`` broker: the CA to trust, and its own client identity."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+    def context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca_file or None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file or None)
+        return context
 
 
 class Ingest:
@@ -244,24 +255,27 @@ class Ingest:
         *,
         broker: BrokerAddress,
         session_factory: sessionmaker[Session],
-        cloud_key: Ed25519PrivateKey,
+        keys: CloudKeys,
         batch_max: int = 500,
         batch_wait_s: float = 0.02,
         share_group: str | None = None,
         client_id: str | None = None,
-        ca_file: str = "",
+        tls: TlsSettings | None = None,
     ) -> None:
         self.broker = broker
-        self._tls = _tls_context(ca_file) if broker.tls else None
+        self._tls = (tls or TlsSettings()).context() if broker.tls else None
         self._sessions = session_factory
-        self._cloud_key = cloud_key
+        self._keys = keys
+        self._cloud_key = keys.active
         self._batch_max = batch_max
         self._batch_wait_s = batch_wait_s
         self._share_group = share_group
         self._client_id = client_id or f"homediag-ingest-{random.getrandbits(32):08x}"
         self.stats = IngestStats()
         self.connected = asyncio.Event()
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        #: agent id -> (key, when loaded); reloaded after KEY_CACHE_TTL_S so a revocation made by
+        #: another process (an API worker) takes effect here too.
+        self._agent_keys: dict[str, tuple[Ed25519PublicKey, float]] = {}
         self._unknown: dict[str, float] = {}
         self._pending: list[Incoming] = []
         self._has_pending = asyncio.Event()
@@ -279,20 +293,21 @@ class Ingest:
         _LOGGER.log(level, "rejected a message (%s): %s", reason, detail)
 
     async def _key_for(self, agent_id: str) -> Ed25519PublicKey | None:
-        key = self._keys.get(agent_id)
-        if key is not None:
-            return key
+        cached = self._agent_keys.get(agent_id)
+        if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_TTL_S:
+            return cached[0]
         if time.monotonic() - self._unknown.get(agent_id, -1e9) < UNKNOWN_AGENT_RECHECK_S:
             return None
         loop = asyncio.get_running_loop()
         row = await loop.run_in_executor(self._db, self._load_key, agent_id)
         if row is None:
+            self._agent_keys.pop(agent_id, None)
             self._unknown[agent_id] = time.monotonic()
             if len(self._unknown) > 100_000:
                 self._unknown.clear()
             return None
         key = protocol.load_public_key(row)
-        self._keys[agent_id] = key
+        self._agent_keys[agent_id] = (key, time.monotonic())
         return key
 
     def _load_key(self, agent_id: str) -> str | None:
@@ -302,7 +317,7 @@ class Ingest:
 
     def forget_agent(self, agent_id: str) -> None:
         """Drop a cached key (after revocation)."""
-        self._keys.pop(agent_id, None)
+        self._agent_keys.pop(agent_id, None)
 
     async def handle(self, topic: str, payload: bytes) -> None:
         """Verify one uplink message and queue it for storage, or count why not."""
@@ -373,6 +388,9 @@ class Ingest:
             self.stats.duplicates += dups
             self.stats.statuses += sum(1 for i in batch if i.envelope.kind is Kind.STATUS)
             await self._send_acks(acks)
+            hellos = {i.envelope.agent for i in batch if i.envelope.kind is Kind.HELLO and not i.rejected}
+            if hellos and (self._keys.next or self._keys.retired):
+                await self._send_key_rotation(hellos)
 
     async def _send_acks(self, acks: dict[tuple[str, int], _AckPlan]) -> None:
         client = self._client
@@ -393,6 +411,33 @@ class Ingest:
             self.stats.acks_sent += len(publishes)
         except aiomqtt.MqttError as exc:
             _LOGGER.info("could not send acks: %s", exc)
+
+    async def _send_key_rotation(self, agent_ids: set[str]) -> None:
+        """During a key rotation every agent that says hello is told to pin the next key, or to
+        drop the retired one (see cloud/keys.py)."""
+        client = self._client
+        if client is None:
+            return
+        commands = []
+        if self._keys.next is not None:
+            commands.append(("trust_cloud_key", protocol.public_key_text(self._keys.next)))
+        if self._keys.retired is not None:
+            commands.append(("retire_cloud_key", protocol.public_key_text(self._keys.retired)))
+        try:
+            for agent_id in agent_ids:
+                for name, public_key in commands:
+                    _, payload = seal_command(self._cloud_key, agent_id, name, {"public_key": public_key})
+                    await client.publish(protocol.topic_for(agent_id, Channel.COMMAND), payload, qos=1)
+        except aiomqtt.MqttError as exc:
+            _LOGGER.info("could not send key rotation commands: %s", exc)
+
+    async def publish_command(self, agent_id: str, payload: bytes) -> bool:
+        """Publish a sealed command; False when the broker is not connected."""
+        client = self._client
+        if client is None:
+            return False
+        await client.publish(protocol.topic_for(agent_id, Channel.COMMAND), payload, qos=1)
+        return True
 
     # -- connection ---------------------------------------------------------------
 

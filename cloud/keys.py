@@ -1,8 +1,20 @@
-"""The cloud's signing key: acks and commands are signed with it, agents pin its public half."""
+"""The cloud's signing keys: acks and commands are signed with the active one; agents pin them.
+
+Rotation without re-enrolling anyone:
+
+1. ``homediag-cloud rotate-key begin`` creates the *next* key. While it exists, every agent
+   that says hello gets a ``trust_cloud_key`` command (signed with the active key) and pins it.
+2. ``homediag-cloud rotate-key finish`` makes the next key active and keeps the old one as
+   *retired*; agents that say hello now get ``retire_cloud_key`` for it (signed with the new key,
+   which they already trust).
+
+An agent pins at most three keys, so a rotation can be begun again once the last one is done.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import protocol
@@ -11,25 +23,74 @@ from protocol import Ed25519PrivateKey
 from .const import CLOUD_KEY_FILE
 from .errors import ConfigError
 
+NEXT_KEY_FILE = "cloud-key.next.pem"
+RETIRED_KEY_FILE = "cloud-key.retired.pem"
 
-def load_or_create_cloud_key(state_dir: Path) -> Ed25519PrivateKey:
-    path = state_dir / CLOUD_KEY_FILE
-    if path.exists():
-        if path.stat().st_mode & 0o077:
-            raise ConfigError(f"{path} is readable by others; chmod 600 it")
-        try:
-            return protocol.load_private_key_pem(path.read_bytes())
-        except protocol.ProtocolError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = protocol.generate_private_key()
+
+def _load(path: Path) -> Ed25519PrivateKey:
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} is readable by others; chmod 600 it")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process (API worker, CLI) created it first: use theirs.
-        return load_or_create_cloud_key(state_dir)
+        return protocol.load_private_key_pem(path.read_bytes())
+    except protocol.ProtocolError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _create(path: Path) -> Ed25519PrivateKey:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = protocol.generate_private_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(protocol.private_key_pem(key))
         fh.flush()
         os.fsync(fh.fileno())
     return key
+
+
+def load_or_create_cloud_key(state_dir: Path) -> Ed25519PrivateKey:
+    path = state_dir / CLOUD_KEY_FILE
+    if path.exists():
+        return _load(path)
+    try:
+        return _create(path)
+    except FileExistsError:
+        # Another process (API worker, CLI) created it first: use theirs.
+        return _load(path)
+
+
+@dataclass(frozen=True)
+class CloudKeys:
+    active: Ed25519PrivateKey
+    next: Ed25519PrivateKey | None = None
+    retired: Ed25519PrivateKey | None = None
+
+    @classmethod
+    def load(cls, state_dir: Path) -> CloudKeys:
+        active = load_or_create_cloud_key(state_dir)
+        nxt, retired = state_dir / NEXT_KEY_FILE, state_dir / RETIRED_KEY_FILE
+        return cls(
+            active=active,
+            next=_load(nxt) if nxt.exists() else None,
+            retired=_load(retired) if retired.exists() else None,
+        )
+
+    def pinned_at_enrollment(self) -> list[str]:
+        """What a newly enrolled agent pins: the active key, and the next one during a rotation."""
+        keys = [self.active] + ([self.next] if self.next else [])
+        return [protocol.public_key_text(k) for k in keys]
+
+
+def begin_rotation(state_dir: Path) -> str:
+    if (state_dir / NEXT_KEY_FILE).exists():
+        raise ConfigError("a rotation is already in progress; finish it first")
+    load_or_create_cloud_key(state_dir)
+    return protocol.public_key_text(_create(state_dir / NEXT_KEY_FILE))
+
+
+def finish_rotation(state_dir: Path) -> str:
+    nxt, active, retired = state_dir / NEXT_KEY_FILE, state_dir / CLOUD_KEY_FILE, state_dir / RETIRED_KEY_FILE
+    if not nxt.exists():
+        raise ConfigError("no rotation in progress; run `rotate-key begin` first")
+    os.replace(active, retired)
+    os.replace(nxt, active)
+    return protocol.public_key_text(_load(active))

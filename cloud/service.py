@@ -13,9 +13,11 @@ from protocol import BrokerAddress
 from .api import create_app
 from .broker import EmbeddedBroker
 from .config import Settings
+from .enrollment import write_crl
 from .errors import ConfigError
-from .ingest import Ingest
-from .keys import load_or_create_cloud_key
+from .ingest import Ingest, TlsSettings
+from .keys import CloudKeys
+from .pki import CertificateAuthority
 from .storage import make_engine, make_sessionmaker, migrate
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,7 +29,10 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     await loop.run_in_executor(None, migrate, engine)
     sessions = make_sessionmaker(engine)
-    cloud_key = load_or_create_cloud_key(settings.state_dir)
+    keys = CloudKeys.load(settings.state_dir)
+    ca = CertificateAuthority(settings.pki_dir)
+    with sessions() as session:
+        write_crl(session, ca, settings.crl_path)
     try:
         broker_address = BrokerAddress.parse(settings.effective_broker_url)
     except ValueError as exc:
@@ -39,12 +44,12 @@ async def serve(settings: Settings) -> None:
     ingest = Ingest(
         broker=broker_address,
         session_factory=sessions,
-        cloud_key=cloud_key,
+        keys=keys,
         batch_max=settings.ingest_batch_max,
         batch_wait_s=settings.ingest_batch_wait_s,
-        ca_file=settings.broker_ca_file,
+        tls=TlsSettings(settings.broker_ca_file, settings.broker_cert_file, settings.broker_key_file),
     )
-    app = create_app(settings=settings, sessions=sessions, cloud_key=cloud_key, ingest=ingest)
+    app = create_app(settings=settings, sessions=sessions, keys=keys, ca=ca, ingest=ingest)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

@@ -24,6 +24,10 @@ AGENT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{2,63}$"
 #: The id the cloud uses as the sender of messages it signs.
 CLOUD_SENDER: Final = "cloud"
 
+#: Domain separation for the agent's signature on a certificate renewal request, so it can
+#: never be confused with a signed message.
+RENEWAL_CONTEXT: Final = b"homediag-renew\n"
+
 MAX_SAMPLES_PER_BATCH: Final = 500
 MAX_ACK_SEQS: Final = 5000
 MAX_NAME_LEN: Final = 128

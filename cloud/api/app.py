@@ -7,29 +7,32 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from protocol import Ed25519PrivateKey
-
 from ..config import Settings
 from ..const import CLOUD_VERSION
-from .routes import agents, enrollments, health
+from ..keys import CloudKeys
+from ..pki import CertificateAuthority
+from .routes import agents, enrollments, health, pki
 
 
 def create_app(
     *,
     settings: Settings,
     sessions: sessionmaker[Session],
-    cloud_key: Ed25519PrivateKey,
+    keys: CloudKeys,
+    ca: CertificateAuthority,
     ingest: Any = None,
 ) -> FastAPI:
     app = FastAPI(title="homediag cloud", version=CLOUD_VERSION, openapi_url="/openapi.json")
     app.state.settings = settings
     app.state.sessions = sessions
-    app.state.cloud_key = cloud_key
+    app.state.keys = keys
+    app.state.ca = ca
     app.state.api_token = settings.resolved_api_token()
     app.state.ingest = ingest
     api = APIRouter(prefix="/api/v1")
     api.include_router(enrollments.router)
     api.include_router(agents.router)
+    api.include_router(pki.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -14,12 +14,39 @@ class EnrollmentCreate(BaseModel):
     hostname: str = Field(default="", max_length=255)
     platform: str = Field(default="", max_length=128)
     agent_version: str = Field(default="", max_length=128)
+    #: PEM certificate signing request for the agent's TLS key.
+    csr: str = Field(min_length=100, max_length=8192)
 
 
 class EnrollmentPublic(BaseModel):
     agent_id: str
     broker_url: str
-    cloud_public_key: str
+    #: Cloud signing keys to pin (the active one, and the next one during a rotation).
+    cloud_public_keys: list[str]
+    certificate: str
+    ca_certificate: str
+
+
+class PairingCodeCreate(BaseModel):
+    subscriber: str = Field(default="", max_length=128)
+    note: str = Field(default="", max_length=255)
+    ttl_s: int = Field(default=900, ge=60, le=7 * 86400)
+
+
+class PairingCodePublic(BaseModel):
+    code: str
+    expires_at: datetime
+
+
+class CertificateRenewal(BaseModel):
+    csr: str = Field(min_length=100, max_length=8192)
+    #: The agent's Ed25519 signature (base64url) of ``homediag-renew\n`` + the CSR's bytes.
+    signature: str = Field(min_length=86, max_length=86)
+
+
+class CertificatePublic(BaseModel):
+    certificate: str
+    ca_certificate: str
 
 
 class AgentPublic(BaseModel):
@@ -31,6 +58,7 @@ class AgentPublic(BaseModel):
     last_seen_at: datetime | None
     online: bool
     status_changed_at: datetime | None
+    revoked: bool
 
 
 class SamplePublic(BaseModel):

@@ -64,6 +64,7 @@ class Agent(Base):
     status_session: Mapped[float] = mapped_column(Float, default=0.0)
     status_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class PairingCode(Base):
@@ -76,6 +77,8 @@ class PairingCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     agent_id: Mapped[str | None] = mapped_column(String(64), default=None)
     note: Mapped[str] = mapped_column(String(255), default="")
+    #: Who the code was issued for (a subscriber reference); codes are rate-limited per subscriber.
+    subscriber: Mapped[str] = mapped_column(String(128), default="", server_default="", index=True)
 
 
 class Report(Base):
@@ -109,3 +112,27 @@ class Sample(Base):
     at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(128))
     data: Mapped[dict[str, Any]]
+
+
+class Certificate(Base):
+    """Client certificates the CA issued; revoked ones go into the CRL."""
+
+    __tablename__ = "certificates"
+
+    #: Hex, because X.509 serials are up to 20 bytes, more than a BIGINT holds.
+    serial: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_after: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class EnrollmentFailure(Base):
+    """Failed pairing attempts, for per-source lockout (kept for the lockout window only)."""
+
+    __tablename__ = "enrollment_failures"
+    __table_args__ = (Index("ix_enrollment_failures_source_at", "source", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

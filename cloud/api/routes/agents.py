@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import func, select
 
+import protocol
+from protocol.const import RENEWAL_CONTEXT
+
+from ...enrollment import issue_certificate, revoke, write_crl
+from ...errors import EnrollmentRefused, NotFound
 from ...storage import Agent, Sample
-from ..deps import OperatorDep, SessionDep
-from ..models import AgentPublic, LatestTelemetry, SamplePublic, SamplesPage
+from ..deps import OperatorDep, SessionDep, SettingsDep
+from ..models import (
+    AgentPublic,
+    CertificatePublic,
+    CertificateRenewal,
+    LatestTelemetry,
+    SamplePublic,
+    SamplesPage,
+)
 
 router = APIRouter(prefix="/agents", tags=["agents"])
+_LOGGER = logging.getLogger(__name__)
 
 
 def _public(agent: Agent) -> AgentPublic:
@@ -25,6 +39,7 @@ def _public(agent: Agent) -> AgentPublic:
         last_seen_at=agent.last_seen_at,
         online=agent.online,
         status_changed_at=agent.status_changed_at,
+        revoked=agent.revoked,
     )
 
 
@@ -44,18 +59,67 @@ def list_agents(
     session: SessionDep,
     _: OperatorDep,
     online: bool | None = None,
+    revoked: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AgentPublic]:
     query = select(Agent).order_by(Agent.enrolled_at, Agent.id).limit(limit).offset(offset)
     if online is not None:
         query = query.where(Agent.online == online)
+    if revoked is not None:
+        query = query.where(Agent.revoked == revoked)
     return [_public(a) for a in session.scalars(query)]
 
 
 @router.get("/{agent_id}")
 def get_agent(agent_id: str, session: SessionDep, _: OperatorDep) -> AgentPublic:
     return _public(_get(session, agent_id))
+
+
+@router.post("/{agent_id}/revoke")
+def revoke_agent(
+    agent_id: str, session: SessionDep, settings: SettingsDep, request: Request, _: OperatorDep
+) -> AgentPublic:
+    """Revoke the agent's certificates and key: the broker refuses it after the CRL reload, the
+    ingestion at once. It can come back only by enrolling again with a new pairing code."""
+    try:
+        revoke(session, agent_id)
+    except NotFound:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent") from None
+    session.commit()
+    write_crl(session, request.app.state.ca, settings.crl_path)
+    ingest = request.app.state.ingest
+    if ingest is not None:
+        ingest.forget_agent(agent_id)
+    _LOGGER.warning("agent %s revoked", agent_id)
+    return _public(_get(session, agent_id))
+
+
+@router.post("/{agent_id}/certificate")
+def renew_certificate(
+    agent_id: str, body: CertificateRenewal, session: SessionDep, settings: SettingsDep, request: Request
+) -> CertificatePublic:
+    """Renewal without an operator: the request is signed with the agent's enrolled message key."""
+    agent = _get(session, agent_id)
+    try:
+        if agent.revoked:
+            raise EnrollmentRefused("this agent is revoked")
+        protocol.signing.verify(
+            protocol.load_public_key(agent.public_key),
+            protocol.signing.b64decode(body.signature),
+            RENEWAL_CONTEXT + body.csr.encode(),
+        )
+        certificate = issue_certificate(
+            session, request.app.state.ca, agent_id, body.csr, settings.cert_validity_days
+        )
+    except (EnrollmentRefused, protocol.ProtocolError) as exc:
+        session.rollback()
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
+    session.commit()
+    _LOGGER.info("renewed the certificate of agent %s", agent_id)
+    return CertificatePublic(
+        certificate=certificate.decode(), ca_certificate=request.app.state.ca.pem.decode()
+    )
 
 
 @router.get("/{agent_id}/telemetry/latest")

@@ -1,37 +1,73 @@
-"""POST /api/v1/enrollments: a device trades a pairing code and its public key for an identity."""
+"""Enrollment: pairing codes (operators) and their redemption (devices)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-import protocol
+from ...enrollment import (
+    EnrollmentRequest,
+    check_lockout,
+    issue_certificate,
+    issue_pairing_code,
+    record_failure,
+    redeem,
+)
+from ...errors import EnrollmentRefused, RateLimited
+from ...storage import utcnow
+from ..deps import OperatorDep, SessionDep, SettingsDep
+from ..models import EnrollmentCreate, EnrollmentPublic, PairingCodeCreate, PairingCodePublic
 
-from ...enrollment import EnrollmentRequest, redeem
-from ...errors import EnrollmentRefused
-from ..deps import SessionDep, SettingsDep
-from ..models import EnrollmentCreate, EnrollmentPublic
-
-router = APIRouter(prefix="/enrollments", tags=["enrollment"])
+router = APIRouter(tags=["enrollment"])
 _LOGGER = logging.getLogger(__name__)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+def _too_many(exc: RateLimited) -> HTTPException:
+    return HTTPException(
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=str(exc),
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
+
+
+@router.post("/pairing-codes", status_code=status.HTTP_201_CREATED)
+def create_pairing_code(body: PairingCodeCreate, session: SessionDep, _: OperatorDep) -> PairingCodePublic:
+    try:
+        code = issue_pairing_code(session, body.ttl_s, body.note, body.subscriber)
+    except RateLimited as exc:
+        raise _too_many(exc) from exc
+    session.commit()
+    return PairingCodePublic(code=code, expires_at=utcnow() + timedelta(seconds=body.ttl_s))
+
+
+@router.post("/enrollments", status_code=status.HTTP_201_CREATED)
 def enroll(
     body: EnrollmentCreate, session: SessionDep, settings: SettingsDep, request: Request
 ) -> EnrollmentPublic:
+    source = request.client.host if request.client else "unknown"
+    try:
+        check_lockout(session, source)
+    except RateLimited as exc:
+        _LOGGER.warning("enrollment from %s refused: locked out", source)
+        raise _too_many(exc) from exc
+    ca = request.app.state.ca
     try:
         agent = redeem(session, EnrollmentRequest(**body.model_dump()))
+        certificate = issue_certificate(session, ca, agent.id, body.csr, settings.cert_validity_days)
         session.commit()
     except EnrollmentRefused as exc:
         session.rollback()
-        client = request.client.host if request.client else "?"
-        _LOGGER.warning("enrollment refused for %s: %s", client, exc)
+        record_failure(session, source)
+        session.commit()
+        _LOGGER.warning("enrollment refused for %s: %s", source, exc)
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
     _LOGGER.info("enrolled agent %s (%s)", agent.id, agent.hostname)
     return EnrollmentPublic(
         agent_id=agent.id,
         broker_url=settings.agent_broker_url,
-        cloud_public_key=protocol.public_key_text(request.app.state.cloud_key),
+        cloud_public_keys=request.app.state.keys.pinned_at_enrollment(),
+        certificate=certificate.decode(),
+        ca_certificate=ca.pem.decode(),
     )

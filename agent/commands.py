@@ -1,0 +1,187 @@
+"""Commands from the cloud: an allowlist of typed, bounded actions, never a shell.
+
+A command runs only if every check holds, in this order:
+
+1. it is sealed by a cloud key this agent pinned, addressed to this agent, on its own
+   command topic (checked in :mod:`agent.link` before it gets here);
+2. its name is in the catalogue and its parameters decode into that command's schema
+   (unknown or out-of-range parameters are refused with the reason);
+3. its lifetime (``expires_at - sent``) is at most :data:`MAX_COMMAND_TTL_S`;
+4. it has not expired by the **cloud's** clock, as estimated from signed acks, so an
+   agent whose own clock is hours off still refuses an expired command;
+5. its ``command_id`` was never seen before; seen ids are kept in SQLite until they
+   expire, so a replay is refused even after a restart.
+
+The id is recorded before the command runs: a command runs at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+import protocol
+from protocol import Command, CommandResult, Envelope
+
+from .errors import AgentError
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Longest lifetime a command may ask for; bounds the replay store too.
+MAX_COMMAND_TTL_S = 3600.0
+#: How far ahead of the cloud's clock a command's ``sent`` may be (clock estimate error).
+MAX_FUTURE_S = 300.0
+MAX_CONCURRENT = 4
+DEFAULT_TIMEOUT_S = 120.0
+
+P = TypeVar("P", bound=msgspec.Struct)
+
+
+class CommandRefused(AgentError):
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class CloudClock:
+    """The cloud's time as seen from here: local time plus an offset learnt from signed acks.
+
+    The offset is the largest observed in the current connection: a replayed old ack can only
+    make it smaller, never larger, so a replay cannot make an expired command look fresh by more
+    than it already was. Reset on every reconnect, so a corrected local clock is picked up.
+    """
+
+    def __init__(self) -> None:
+        self._offset: float | None = None
+
+    def observe(self, cloud_sent: float, local_received: float | None = None) -> None:
+        offset = cloud_sent - (time.time() if local_received is None else local_received)
+        if self._offset is None or offset > self._offset:
+            self._offset = offset
+
+    def reset(self) -> None:
+        self._offset = None
+
+    @property
+    def offset_s(self) -> float | None:
+        return self._offset
+
+    def now(self) -> float:
+        return time.time() + (self._offset or 0.0)
+
+
+class SeenCommands:
+    """Command ids already accepted, kept until their command would have expired anyway."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS seen (command_id TEXT PRIMARY KEY, expires_at REAL)")
+
+    def claim(self, command_id: str, expires_at: float, now: float) -> bool:
+        """Record the id; False if it was already there (a replay)."""
+        with self._db:
+            self._db.execute("DELETE FROM seen WHERE expires_at < ?", (now - MAX_COMMAND_TTL_S,))
+            cur = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (command_id, expires_at))
+        return cur.rowcount == 1
+
+    def close(self) -> None:
+        self._db.close()
+
+
+
+
+@dataclass(frozen=True)
+class CommandSpec(Generic[P]):
+    name: str
+    params: type[P]
+    handler: Callable[[P], Awaitable[dict[str, Any]]]
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+class Catalogue:
+    """The allowlist: nothing outside it runs."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, CommandSpec[Any]] = {}
+
+    def add(self, spec: CommandSpec[Any]) -> None:
+        if spec.name in self._specs:
+            raise ValueError(f"command {spec.name!r} registered twice")
+        self._specs[spec.name] = spec
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+    def get(self, name: str) -> CommandSpec[Any]:
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise CommandRefused("Error_UnknownCommand", f"{name!r} is not an allowed command") from None
+
+
+class CommandExecutor:
+    def __init__(self, catalogue: Catalogue, seen: SeenCommands, clock: CloudClock) -> None:
+        self.catalogue = catalogue
+        self._seen = seen
+        self._clock = clock
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self.refused = 0
+
+    def check(self, envelope: Envelope, command: Command) -> tuple[CommandSpec[Any], Any]:
+        spec = self.catalogue.get(command.name)
+        try:
+            params = msgspec.convert(command.params, spec.params, strict=True)
+        except msgspec.ValidationError as exc:
+            raise CommandRefused("Error_InvalidParameters", f"{command.name}: {exc}") from exc
+        if command.expires_at - envelope.sent > MAX_COMMAND_TTL_S:
+            raise CommandRefused("Error_Refused", f"lifetime over {MAX_COMMAND_TTL_S:.0f} s")
+        now = self._clock.now()
+        if envelope.sent > now + MAX_FUTURE_S:
+            raise CommandRefused("Error_Refused", "issued in the future")
+        if command.expires_at <= now:
+            raise CommandRefused("Error_Expired", f"expired {now - command.expires_at:.0f} s ago")
+        if not self._seen.claim(command.command_id, command.expires_at, now):
+            raise CommandRefused("Error_Replay", "this command was already received")
+        return spec, params
+
+    async def execute(self, envelope: Envelope) -> CommandResult | None:
+        """Run one command; None when it cannot even be answered (undecodable body)."""
+        try:
+            command = protocol.decode_body(envelope, Command)
+        except protocol.ProtocolError as exc:
+            self.refused += 1
+            _LOGGER.warning("undecodable command: %s", exc)
+            return None
+        try:
+            spec, params = self.check(envelope, command)
+        except CommandRefused as exc:
+            self.refused += 1
+            _LOGGER.warning("refused command %s (%s): %s", command.name[:40], exc.status, exc.reason)
+            return CommandResult(
+                command_id=command.command_id, status=exc.status, data={"reason": exc.reason}
+            )
+        _LOGGER.info("running command %s (%s)", command.name, command.command_id)
+        async with self._slots:
+            try:
+                data = await asyncio.wait_for(spec.handler(params), timeout=spec.timeout_s)
+            except TimeoutError:
+                return CommandResult(command.command_id, "Error_Timeout", {"reason": "the command timed out"})
+            except CommandRefused as exc:
+                return CommandResult(command.command_id, exc.status, {"reason": exc.reason})
+            except Exception as exc:  # a handler bug is reported, not fatal
+                _LOGGER.exception("command %s failed", command.name)
+                return CommandResult(
+                    command.command_id, "Error_Internal", {"reason": f"{type(exc).__name__}"}
+                )
+        return CommandResult(command_id=command.command_id, status="Complete", data=data)
