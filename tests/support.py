@@ -269,3 +269,46 @@ def assert_exactly_once(cloud: CloudProcess, agent: AgentProcess, timeout: float
     assert {e for e, _ in keys} == {epoch}
     assert [s for _, s in keys] == list(range(1, next_seq)), "reports are missing"
     return len(keys)
+
+
+class SecureBroker(Mosquitto):
+    """Mosquitto configured by `homediag-cloud broker-config`: mutual TLS, ACLs and the CRL."""
+
+    def __init__(self, workdir: Path, cloud: CloudProcess) -> None:
+        super().__init__(workdir)
+        self.directory = workdir / "broker"
+        cloud.cli(
+            "broker-config",
+            "--out",
+            str(self.directory),
+            "--listen",
+            "127.0.0.1",
+            "--listen-port",
+            str(self.port),
+        )
+        self.conf = self.directory / "mosquitto.conf"
+        # debug: mosquitto 2.0 reports ACL denials ("Denied PUBLISH") only at this level.
+        extra = "log_dest stderr\nlog_type all\n"
+        if os.geteuid() == 0:
+            extra += "user root\n"
+        self.conf.write_text(self.conf.read_text() + extra)
+        self.ca = self.directory / "ca.pem"
+        cloud.broker_url = f"mqtts://localhost:{self.port}"
+        cloud.external_broker = True
+        cloud.env.update(
+            HOMEDIAG_BROKER_CA_FILE=str(self.ca),
+            HOMEDIAG_BROKER_CERT_FILE=str(self.directory / "cloud-client.pem"),
+            HOMEDIAG_BROKER_KEY_FILE=str(self.directory / "cloud-client.key"),
+            HOMEDIAG_PUBLIC_BROKER_URL=cloud.broker_url,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"mqtts://localhost:{self.port}"
+
+    def reload(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+
+    def log(self) -> str:
+        return (self.workdir / "mosquitto.log").read_text(errors="replace")
