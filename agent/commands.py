@@ -99,8 +99,6 @@ class SeenCommands:
         self._db.close()
 
 
-
-
 @dataclass(frozen=True)
 class CommandSpec(Generic[P]):
     name: str

@@ -32,8 +32,10 @@ class LinkConfig:
     max_inflight: int = 500
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
-    #: CA bundle for ``mqtts://``; empty means the system's trust store.
+    #: CA bundle for ``mqtts://``; empty means the CA from enrollment, else the system's trust store.
     ca_file: str = ""
+    #: How often to check whether the client certificate needs renewing (when a third is left).
+    renew_check_s: float = 3600.0
 
 
 @dataclass

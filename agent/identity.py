@@ -127,6 +127,13 @@ def load_or_create_tls_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
+def replace_tls_key(state_dir: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    write_atomic(state_dir / TLS_KEY_FILE, pem, 0o600)
+
+
 def certificate_request(state_dir: Path) -> str:
     """A CSR for the TLS key; the cloud's CA decides the subject, so ours is a placeholder."""
     key = load_or_create_tls_key(state_dir)
@@ -155,9 +162,11 @@ def tls_files(state_dir: Path) -> TlsFiles | None:
     return files if all(p.exists() for p in (files.cert, files.key, files.ca)) else None
 
 
-def certificate_not_after(state_dir: Path) -> float | None:
+def certificate_needs_renewal(state_dir: Path, now: float) -> bool:
+    """True when less than a third of the client certificate's lifetime is left."""
     try:
         cert = x509.load_pem_x509_certificate((state_dir / TLS_CERT_FILE).read_bytes())
     except (OSError, ValueError):
-        return None
-    return cert.not_valid_after_utc.timestamp()
+        return False
+    start, end = cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()
+    return end - now < (end - start) / 3

@@ -25,9 +25,11 @@ from . import probes
 from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
 from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
-from .errors import ConfigError
+from .enroll import renew_certificate
+from .errors import AgentError, ConfigError
 from .identity import (
     Enrollment,
+    certificate_needs_renewal,
     ensure_state_dir,
     load_enrollment,
     load_or_create_key,
@@ -70,6 +72,7 @@ class Agent:
                 continue
             self.probes[name] = probe
         self.last_results: dict[str, dict[str, Any]] = {}
+        self.certificate_renewals = 0
         self.outbox = AsyncOutbox(
             Outbox(
                 config.state_dir / OUTBOX_FILE,
@@ -195,6 +198,7 @@ class Agent:
             "link": {"state": self.link.state.value, **asdict(self.link.counters)},
             "commands": {"allowed": self.commands.catalogue.names(), "refused": self.commands.refused},
             "cloud_clock_offset_s": self.clock.offset_s,
+            "certificate_renewals": self.certificate_renewals,
             "outbox": asdict(stats),
             "probes": {
                 **{
@@ -204,6 +208,21 @@ class Agent:
                 **{n: {"enabled": False, "reason": r} for n, r in self.disabled.items()},
             },
         }
+
+    async def _renewal_loop(self) -> None:
+        """Renew the client certificate before it expires, without an operator."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if certificate_needs_renewal(self.config.state_dir, time.time()):
+                try:
+                    await loop.run_in_executor(
+                        None, renew_certificate, self.config.state_dir, self.enrollment
+                    )
+                    self.certificate_renewals += 1
+                    _LOGGER.info("client certificate renewed; used from the next connection")
+                except AgentError as exc:
+                    _LOGGER.warning("certificate renewal failed, will retry: %s", exc)
+            await asyncio.sleep(self.config.link.renew_check_s)
 
     async def _status_loop(self) -> None:
         path = self.config.state_dir / STATUS_FILE
@@ -223,6 +242,8 @@ class Agent:
         tasks = [asyncio.create_task(self.link.run(), name="link")]
         tasks += [asyncio.create_task(self._probe_loop(p), name=f"probe:{n}") for n, p in self.probes.items()]
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        if tls_files(self.config.state_dir) is not None:
+            tasks.append(asyncio.create_task(self._renewal_loop(), name="renewal"))
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)

@@ -35,7 +35,14 @@ def collect_status(config: AgentConfig) -> dict[str, Any]:
     running = _read_running(state_dir / STATUS_FILE)
     result["running"] = running is not None
     if running is not None:
-        result.update(link=running["link"], probes=running["probes"], status_updated_at=running["updated_at"])
+        result.update(
+            link=running["link"],
+            probes=running["probes"],
+            commands=running.get("commands"),
+            cloud_clock_offset_s=running.get("cloud_clock_offset_s"),
+            certificate_renewals=running.get("certificate_renewals", 0),
+            status_updated_at=running["updated_at"],
+        )
     else:
         result["link"] = {"state": "stopped"}
     if (state_dir / OUTBOX_FILE).exists():

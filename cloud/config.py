@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     pairing_code_ttl_s: int = 900
     #: Lifetime of agent client certificates; agents renew when a third is left.
-    cert_validity_days: int = 90
+    cert_validity_days: float = 90.0
     #: Where the CRL is written for the broker (mosquitto ``crlfile``); empty: STATE_DIR/pki/crl.pem.
     crl_file: str = ""
     #: The cloud's own client certificate and key for a broker that requires one (mTLS).

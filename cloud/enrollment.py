@@ -129,7 +129,7 @@ def redeem(session: Session, request: EnrollmentRequest) -> Agent:
 
 
 def issue_certificate(
-    session: Session, ca: CertificateAuthority, agent_id: str, csr: str, days: int
+    session: Session, ca: CertificateAuthority, agent_id: str, csr: str, days: float
 ) -> bytes:
     issued = ca.sign_agent_csr(csr.encode(), agent_id, days)
     session.add(Certificate(serial=f"{issued.serial:x}", agent_id=agent_id, not_after=issued.not_after))

@@ -31,6 +31,9 @@ CA_KEY_FILE = "ca-key.pem"
 CA_CERT_FILE = "ca.pem"
 AGENT_URI_PREFIX = "urn:homediag:agent:"
 CA_VALIDITY_DAYS = 3650
+#: Certificates are valid from a day back: a gateway whose clock is hours behind must still
+#: accept the broker's certificate and have its own accepted.
+CLOCK_SKEW_ALLOWANCE = dt.timedelta(days=1)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -70,7 +73,7 @@ class CertificateAuthority:
                 .issuer_name(subject)
                 .public_key(key.public_key())
                 .serial_number(x509.random_serial_number())
-                .not_valid_before(_now() - dt.timedelta(minutes=5))
+                .not_valid_before(_now() - CLOCK_SKEW_ALLOWANCE)
                 .not_valid_after(_now() + dt.timedelta(days=CA_VALIDITY_DAYS))
                 .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                 .add_extension(
@@ -98,7 +101,7 @@ class CertificateAuthority:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
 
     def _builder(
-        self, subject: str, public_key: ec.EllipticCurvePublicKey, days: int
+        self, subject: str, public_key: ec.EllipticCurvePublicKey, days: float
     ) -> x509.CertificateBuilder:
         return (
             x509.CertificateBuilder()
@@ -106,7 +109,7 @@ class CertificateAuthority:
             .issuer_name(self.certificate.subject)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(_now() - dt.timedelta(minutes=5))
+            .not_valid_before(_now() - CLOCK_SKEW_ALLOWANCE)
             .not_valid_after(_now() + dt.timedelta(days=days))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
@@ -121,7 +124,7 @@ class CertificateAuthority:
             cert.public_bytes(serialization.Encoding.PEM), cert.serial_number, cert.not_valid_after_utc
         )
 
-    def sign_agent_csr(self, csr_pem: bytes, agent_id: str, days: int) -> IssuedCertificate:
+    def sign_agent_csr(self, csr_pem: bytes, agent_id: str, days: float) -> IssuedCertificate:
         """A client certificate for ``agent_id`` on the CSR's key; the CSR's subject is ignored."""
         try:
             csr = x509.load_pem_x509_csr(csr_pem)
