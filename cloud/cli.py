@@ -92,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             engine.dispose()
         elif args.command == "rotate-key":
             if args.step == "begin":
-                print(
-                    f"next key {begin_rotation(settings.state_dir)}: agents pin it when they next say hello"
-                )
+                print(begin_rotation(settings.state_dir))
+                print("agents pin this next key when they next say hello", file=sys.stderr)
             else:
-                print(f"active key {finish_rotation(settings.state_dir)}; restart the cloud to sign with it")
+                print(finish_rotation(settings.state_dir))
+                print("this key signs from now on; agents drop the old one at hello", file=sys.stderr)
         elif args.command == "broker-config":
             engine = make_engine(settings.database_url)
             migrate(engine)

@@ -52,7 +52,7 @@ from protocol.const import MAX_ACK_SEQS
 
 from .commands import seal_command
 from .const import KEY_CACHE_TTL_S, UNKNOWN_AGENT_RECHECK_S
-from .keys import CloudKeys
+from .keys import KeyRing
 from .storage import Agent, Report, Sample
 
 _LOGGER = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ class Ingest:
         *,
         broker: BrokerAddress,
         session_factory: sessionmaker[Session],
-        keys: CloudKeys,
+        keys: KeyRing,
         batch_max: int = 500,
         batch_wait_s: float = 0.02,
         share_group: str | None = None,
@@ -266,7 +266,6 @@ class Ingest:
         self._tls = (tls or TlsSettings()).context() if broker.tls else None
         self._sessions = session_factory
         self._keys = keys
-        self._cloud_key = keys.active
         self._batch_max = batch_max
         self._batch_wait_s = batch_wait_s
         self._share_group = share_group
@@ -389,7 +388,7 @@ class Ingest:
             self.stats.statuses += sum(1 for i in batch if i.envelope.kind is Kind.STATUS)
             await self._send_acks(acks)
             hellos = {i.envelope.agent for i in batch if i.envelope.kind is Kind.HELLO and not i.rejected}
-            if hellos and (self._keys.next or self._keys.retired):
+            if hellos:
                 await self._send_key_rotation(hellos)
 
     async def _send_acks(self, acks: dict[tuple[str, int], _AckPlan]) -> None:
@@ -397,6 +396,7 @@ class Ingest:
         if client is None:
             return  # the agents will re-send; the duplicates are acknowledged then
         publishes = []
+        signing_key = self._keys.get().active
         for (agent_id, epoch), plan in acks.items():
             for i in range(0, max(len(plan.seqs), len(plan.rejected)), MAX_ACK_SEQS):
                 body = Ack(
@@ -404,7 +404,7 @@ class Ingest:
                     seqs=plan.seqs[i : i + MAX_ACK_SEQS],
                     rejected=plan.rejected[i : i + MAX_ACK_SEQS],
                 )
-                payload = protocol.seal(self._cloud_key, agent=agent_id, body=body)
+                payload = protocol.seal(signing_key, agent=agent_id, body=body)
                 publishes.append(client.publish(protocol.topic_for(agent_id, Channel.ACK), payload, qos=1))
         try:
             await asyncio.gather(*publishes)
@@ -416,17 +416,18 @@ class Ingest:
         """During a key rotation every agent that says hello is told to pin the next key, or to
         drop the retired one (see cloud/keys.py)."""
         client = self._client
-        if client is None:
+        keys = self._keys.get()
+        if client is None or (keys.next is None and keys.retired is None):
             return
         commands = []
-        if self._keys.next is not None:
-            commands.append(("trust_cloud_key", protocol.public_key_text(self._keys.next)))
-        if self._keys.retired is not None:
-            commands.append(("retire_cloud_key", protocol.public_key_text(self._keys.retired)))
+        if keys.next is not None:
+            commands.append(("trust_cloud_key", protocol.public_key_text(keys.next)))
+        if keys.retired is not None:
+            commands.append(("retire_cloud_key", protocol.public_key_text(keys.retired)))
         try:
             for agent_id in agent_ids:
                 for name, public_key in commands:
-                    _, payload = seal_command(self._cloud_key, agent_id, name, {"public_key": public_key})
+                    _, payload = seal_command(keys.active, agent_id, name, {"public_key": public_key})
                     await client.publish(protocol.topic_for(agent_id, Channel.COMMAND), payload, qos=1)
         except aiomqtt.MqttError as exc:
             _LOGGER.info("could not send key rotation commands: %s", exc)

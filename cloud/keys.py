@@ -94,3 +94,29 @@ def finish_rotation(state_dir: Path) -> str:
     os.replace(active, retired)
     os.replace(nxt, active)
     return protocol.public_key_text(_load(active))
+
+
+class KeyRing:
+    """The keys as they are on disk now: ``rotate-key`` takes effect in a running cloud (and in
+    every API worker) without a restart. Re-reads only when a key file changed."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self._stamp: tuple[tuple[bool, int], ...] = ()
+        self._keys: CloudKeys | None = None
+
+    def _files_stamp(self) -> tuple[tuple[bool, int], ...]:
+        stamp = []
+        for name in (CLOUD_KEY_FILE, NEXT_KEY_FILE, RETIRED_KEY_FILE):
+            try:
+                stamp.append((True, (self.state_dir / name).stat().st_mtime_ns))
+            except FileNotFoundError:
+                stamp.append((False, 0))
+        return tuple(stamp)
+
+    def get(self) -> CloudKeys:
+        stamp = self._files_stamp()
+        if self._keys is None or stamp != self._stamp:
+            self._keys = CloudKeys.load(self.state_dir)
+            self._stamp = self._files_stamp()
+        return self._keys

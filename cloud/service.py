@@ -16,7 +16,7 @@ from .config import Settings
 from .enrollment import write_crl
 from .errors import ConfigError
 from .ingest import Ingest, TlsSettings
-from .keys import CloudKeys
+from .keys import KeyRing
 from .pki import CertificateAuthority
 from .storage import make_engine, make_sessionmaker, migrate
 
@@ -29,7 +29,8 @@ async def serve(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     await loop.run_in_executor(None, migrate, engine)
     sessions = make_sessionmaker(engine)
-    keys = CloudKeys.load(settings.state_dir)
+    keys = KeyRing(settings.state_dir)
+    keys.get()  # creates the first key, and fails early on a bad key file
     ca = CertificateAuthority(settings.pki_dir)
     with sessions() as session:
         write_crl(session, ca, settings.crl_path)

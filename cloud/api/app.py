@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import Settings
 from ..const import CLOUD_VERSION
-from ..keys import CloudKeys
+from ..keys import KeyRing
 from ..pki import CertificateAuthority
 from .routes import agents, enrollments, health, pki
 
@@ -18,7 +18,7 @@ def create_app(
     *,
     settings: Settings,
     sessions: sessionmaker[Session],
-    keys: CloudKeys,
+    keys: KeyRing,
     ca: CertificateAuthority,
     ingest: Any = None,
 ) -> FastAPI:

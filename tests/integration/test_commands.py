@@ -60,11 +60,12 @@ def _results(cloud: CloudProcess, agent_id: str) -> list[dict[str, Any]]:
 
 
 def _result_for(cloud: CloudProcess, agent_id: str, command_id: str) -> dict[str, Any]:
-    return wait_for(
+    result: dict[str, Any] = wait_for(
         lambda: next((r for r in _results(cloud, agent_id) if r["command_id"] == command_id), None),
         20,
         f"the result of {command_id}",
     )
+    return result
 
 
 def _started(cloud: CloudProcess, agent: AgentProcess) -> str:

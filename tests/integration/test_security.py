@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 import protocol
 from protocol import Channel, Sample, TelemetryBatch
-from tests.support import AgentProcess, CloudProcess, SecureBroker, assert_exactly_once, wait_for
+from tests.support import AgentProcess, CloudProcess, Mosquitto, SecureBroker, assert_exactly_once, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -199,3 +199,66 @@ def test_pairing_codes_lock_out_guessers(secure: tuple[CloudProcess, SecureBroke
 
     assert [attempt(f"ZZZZ-{i:04d}") for i in range(10)] == [403] * 10
     assert attempt(good) == 429, "locked out, even with a valid code"
+
+
+def test_cloud_key_rotation_without_re_enrollment(tmp_path: Path) -> None:
+    """begin -> agents pin the next key at hello -> finish -> acks signed by the new key are accepted."""
+    broker = Mosquitto(tmp_path)
+    broker.start()
+    cloud = CloudProcess(tmp_path, broker_url=broker.url)
+    agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 0.5}})
+    try:
+        cloud.start()
+        agent.enroll(cloud)
+        old_key = json.loads((agent.state_dir / "enrollment.json").read_text())["cloud_public_keys"]
+        assert len(old_key) == 1
+        next_key = cloud.cli("rotate-key", "begin")
+        agent.start()
+
+        def pinned_keys() -> list[str]:
+            return list(json.loads((agent.state_dir / "enrollment.json").read_text())["cloud_public_keys"])
+
+        pinned = wait_for(
+            lambda: len(pinned_keys()) == 2 and pinned_keys(), 20, "the agent to pin the next key"
+        )
+        assert pinned == [*old_key, next_key]
+        cloud.cli("rotate-key", "finish")  # the running cloud signs with the new key from now on
+        agent.restart_quiet()
+        assert_exactly_once(cloud, agent)
+        # After the rotation the agent is told to drop the retired key.
+        wait_for(
+            lambda: (
+                json.loads((agent.state_dir / "enrollment.json").read_text())["cloud_public_keys"]
+                == [next_key]
+            ),
+            20,
+            "the old key to be retired",
+        )
+    finally:
+        agent.stop()
+        cloud.stop()
+        broker.stop()
+
+
+def test_certificate_renewal_without_an_operator(
+    secure: tuple[CloudProcess, SecureBroker], tmp_path: Path
+) -> None:
+    cloud, _ = secure
+    cloud.stop()
+    cloud.env["HOMEDIAG_CERT_VALIDITY_DAYS"] = str(30 / 86400)  # 30 s, plus the 1-day back-dating
+    cloud.start()
+    agent = AgentProcess(tmp_path, link={"renew_check_s": 1.0})
+    agent_id = agent.enroll(cloud)
+    first = (agent.state_dir / "tls-cert.pem").read_bytes()
+    agent.start()
+    try:
+        wait_for(lambda: agent.status().get("certificate_renewals", 0) >= 1, 30, "a renewal")
+        assert (agent.state_dir / "tls-cert.pem").read_bytes() != first
+        # The renewed certificate works: after a reconnect the agent reports over mTLS again.
+        agent.restart_quiet()
+        wait_for(
+            lambda: cloud.get(f"/api/v1/agents/{agent_id}")["online"], 20, "online with the new certificate"
+        )
+        assert_exactly_once(cloud, agent)
+    finally:
+        agent.stop()

@@ -67,7 +67,7 @@ def enroll(
     return EnrollmentPublic(
         agent_id=agent.id,
         broker_url=settings.agent_broker_url,
-        cloud_public_keys=request.app.state.keys.pinned_at_enrollment(),
+        cloud_public_keys=request.app.state.keys.get().pinned_at_enrollment(),
         certificate=certificate.decode(),
         ca_certificate=ca.pem.decode(),
     )
