@@ -27,6 +27,7 @@ from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Ed25519Publ
 
 from .commands import CloudClock
 from .config import LinkConfig
+from .errors import OutboxError
 from .identity import TlsFiles
 from .outbox import AsyncOutbox
 
@@ -153,7 +154,8 @@ class Link:
                 ]
             )
             await client.publish(self._status_topic, self._status("online", session), qos=1, retain=True)
-            await self._outbox.reset_sent()
+            with contextlib.suppress(OutboxError):  # a full disk: they are sent when due anyway
+                await self._outbox.reset_sent()
             if self._on_connect is not None:
                 await self._on_connect()
             async with asyncio.TaskGroup() as tasks:
@@ -179,7 +181,12 @@ class Link:
                     )
                 )
                 self.counters.published += len(batch)
-                await self._outbox.mark_sent([p.seq for p in batch], now)
+                try:
+                    await self._outbox.mark_sent([p.seq for p in batch], now)
+                except OutboxError as exc:
+                    # Cannot record the send (disk full): wait rather than re-send in a tight loop.
+                    self.counters.last_error = str(exc)
+                    await asyncio.sleep(tick)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=tick)
@@ -212,7 +219,11 @@ class Link:
                 _LOGGER.warning("rejected an ack: %s", exc)
                 return
             self._clock.observe(envelope.sent)
-            removed = await self._outbox.ack(ack.epoch, [*ack.seqs, *ack.rejected])
+            try:
+                removed = await self._outbox.ack(ack.epoch, [*ack.seqs, *ack.rejected])
+            except OutboxError as exc:
+                self.counters.last_error = str(exc)
+                return
             self.counters.acked += removed
             if ack.rejected:
                 _LOGGER.error("the cloud refused reports %s for good", ack.rejected[:20])

@@ -10,6 +10,10 @@ running total discarded in this epoch travels in every telemetry batch as
 ``dropped`` (a total, so the count survives the loss of any one report), and the
 cloud can show the gap rather than hide it.
 
+A full disk is survivable: a report that cannot be written is counted as
+discarded in memory and the count joins the running total with the next report
+that can be written, so the gap is reported, never hidden.
+
 All methods are blocking SQLite calls; :class:`AsyncOutbox` runs them on one
 dedicated thread so the event loop never waits on the disk.
 """
@@ -72,6 +76,8 @@ class Outbox:
     def __init__(self, path: Path, *, max_messages: int, max_bytes: int) -> None:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
+        #: Reports that could not be written at all (disk full), not yet in dropped_total.
+        self.lost_unwritten = 0
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -110,6 +116,8 @@ class Outbox:
         """Seal and store one report; returns its sequence number."""
         try:
             with self._tx():
+                if self.lost_unwritten:
+                    self._set_meta("dropped_total", self._meta("dropped_total") + self.lost_unwritten)
                 epoch, seq = self._meta("epoch"), self._meta("next_seq")
                 dropped = self._meta("dropped_total") if kind is Kind.TELEMETRY else 0
                 payload = build(epoch, seq, dropped)
@@ -120,7 +128,9 @@ class Outbox:
                 self._set_meta("next_seq", seq + 1)
                 self._enforce_bounds()
         except sqlite3.Error as exc:
-            raise OutboxError(f"outbox write failed: {exc}") from exc
+            self.lost_unwritten += 1
+            raise OutboxError(f"outbox write failed, report discarded: {exc}") from exc
+        self.lost_unwritten = 0
         return seq
 
     def _enforce_bounds(self) -> None:
@@ -159,21 +169,32 @@ class Outbox:
         return [Pending(seq, Kind(kind), payload) for seq, kind, payload in rows]
 
     def mark_sent(self, seqs: Iterable[int], now: float) -> None:
-        with self._tx():
-            self._db.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(now, s) for s in seqs])
+        try:
+            with self._tx():
+                self._db.executemany("UPDATE outbox SET sent_at = ? WHERE seq = ?", [(now, s) for s in seqs])
+        except sqlite3.Error as exc:
+            # Not fatal: unmarked reports are simply sent again (the cloud de-duplicates).
+            raise OutboxError(f"outbox update failed: {exc}") from exc
 
     def reset_sent(self) -> None:
         """After a reconnect everything unacknowledged is due again at once."""
-        with self._tx():
-            self._db.execute("UPDATE outbox SET sent_at = NULL")
+        try:
+            with self._tx():
+                self._db.execute("UPDATE outbox SET sent_at = NULL")
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox update failed: {exc}") from exc
 
     def ack(self, epoch: int, seqs: Iterable[int]) -> int:
         """Remove acknowledged reports; acks for another epoch are stale and ignored."""
-        if epoch != self.epoch:
-            return 0
-        with self._tx():
-            cur = self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
-            return cur.rowcount
+        try:
+            if epoch != self.epoch:
+                return 0
+            with self._tx():
+                cur = self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in seqs])
+                return cur.rowcount
+        except sqlite3.Error as exc:
+            # The reports stay and are sent again; the cloud acknowledges the duplicates.
+            raise OutboxError(f"outbox delete failed: {exc}") from exc
 
     def has_pending(self, kind: Kind) -> bool:
         return (

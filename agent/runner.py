@@ -26,7 +26,7 @@ from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, Co
 from .config import AgentConfig
 from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
 from .enroll import renew_certificate
-from .errors import AgentError, ConfigError
+from .errors import AgentError, ConfigError, OutboxError
 from .identity import (
     Enrollment,
     certificate_needs_renewal,
@@ -73,6 +73,7 @@ class Agent:
             self.probes[name] = probe
         self.last_results: dict[str, dict[str, Any]] = {}
         self.certificate_renewals = 0
+        self.outbox_errors = 0
         self.outbox = AsyncOutbox(
             Outbox(
                 config.state_dir / OUTBOX_FILE,
@@ -155,14 +156,22 @@ class Agent:
         )
         await self._enqueue(Kind.HELLO, hello)
 
-    async def _enqueue(self, kind: Kind, body: protocol.Body) -> int:
+    async def _enqueue(self, kind: Kind, body: protocol.Body) -> int | None:
         def build(epoch: int, seq: int, dropped_total: int) -> bytes:
             sealed_body = body
             if isinstance(body, TelemetryBatch) and dropped_total:
                 sealed_body = TelemetryBatch(samples=body.samples, dropped=dropped_total)
             return protocol.seal(self.key, agent=self.agent_id, body=sealed_body, epoch=epoch, seq=seq)
 
-        seq = await self.outbox.put(kind, build)
+        try:
+            seq = await self.outbox.put(kind, build)
+        except OutboxError as exc:
+            self.outbox_errors += 1
+            level = (
+                logging.WARNING if self.outbox_errors == 1 or self.outbox_errors % 100 == 0 else logging.DEBUG
+            )
+            _LOGGER.log(level, "%s (%d so far)", exc, self.outbox_errors)
+            return None
         self.link.wake()
         return seq
 
@@ -199,6 +208,7 @@ class Agent:
             "commands": {"allowed": self.commands.catalogue.names(), "refused": self.commands.refused},
             "cloud_clock_offset_s": self.clock.offset_s,
             "certificate_renewals": self.certificate_renewals,
+            "outbox_errors": self.outbox_errors,
             "outbox": asdict(stats),
             "probes": {
                 **{

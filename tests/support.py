@@ -87,8 +87,8 @@ class Mosquitto:
             self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=log, stderr=log)
         wait_for(lambda: port_open(self.port), 10, "mosquitto to listen")
 
-    def stop(self) -> None:
-        _stop(self.proc)
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        _stop(self.proc, sig)
         self.proc = None
 
 

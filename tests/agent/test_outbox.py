@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import protocol
-from agent import Outbox
+from agent import Outbox, OutboxError
 from protocol import Hello, Kind, Sample, TelemetryBatch
 
 KEY = protocol.generate_private_key()
@@ -117,3 +117,29 @@ def test_a_failed_build_stores_nothing(tmp_path: Path) -> None:
     with pytest.raises(protocol.PayloadTooLarge):
         box.put(Kind.TELEMETRY, broken)
     assert box.put(Kind.TELEMETRY, _builder()) == 1, "the sequence number was not consumed"
+
+
+def test_full_disk_loses_reports_visibly_and_recovers(tmp_path: Path) -> None:
+    """SQLite's max_page_count makes the database 'full' exactly as a full disk does (SQLITE_FULL)."""
+    box = _open(tmp_path / "o.sqlite", max_messages=100_000, max_bytes=1 << 30)
+    box.put(Kind.TELEMETRY, _builder())
+    (pages,) = box._db.execute("PRAGMA page_count").fetchone()
+    box._db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    failures = 0
+    for _ in range(200):
+        try:
+            box.put(Kind.TELEMETRY, _builder(size=2000))
+        except OutboxError:
+            failures += 1
+    assert failures > 0
+    assert box.lost_unwritten == failures
+    box._db.execute("PRAGMA max_page_count = 1073741823")  # space returns
+    seq = box.put(Kind.TELEMETRY, _builder())
+    last = box.due(now=0.0, resend_after_s=30, max_inflight=100_000)[-1]
+    assert last.seq == seq
+    body = protocol.decode_body(protocol.unseal(last.payload, KEY.public_key()), TelemetryBatch)
+    assert body.dropped == failures, "the gap travels with the next report"
+    assert box.stats().dropped_total == failures
+    assert box.lost_unwritten == 0
+    (check,) = box._db.execute("PRAGMA integrity_check").fetchone()
+    assert check == "ok"
