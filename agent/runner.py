@@ -238,7 +238,10 @@ class Agent:
         path = self.config.state_dir / STATUS_FILE
         while True:
             data = json.dumps(await self.status(), indent=2).encode()
-            await asyncio.get_running_loop().run_in_executor(None, write_atomic, path, data, 0o644)
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, write_atomic, path, data, 0o644)
+            except OSError as exc:  # a full disk must not stop the agent; status is best effort
+                _LOGGER.debug("cannot write %s: %s", path, exc)
             await asyncio.sleep(STATUS_WRITE_INTERVAL_S)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
