@@ -5,7 +5,7 @@ reason and logged (loudly the first time, quietly after, like python-zeroconf's
 QuietLogger) without ever stopping the loop:
 
 1. size and topic (``homediag/v1/agent/{id}/{channel}``);
-2. the agent is enrolled and not revoked;
+2. the agent is enrolled (else ``unknown_agent``) and not revoked (else ``revoked``);
 3. the Ed25519 signature over the received bytes, with that agent's key;
 4. the envelope names the topic's agent and the channel fits its kind;
 5. the body decodes (a signed but undecodable report is acknowledged as
@@ -275,7 +275,7 @@ class Ingest:
         #: agent id -> (key, when loaded); reloaded after KEY_CACHE_TTL_S so a revocation made by
         #: another process (an API worker) takes effect here too.
         self._agent_keys: dict[str, tuple[Ed25519PublicKey, float]] = {}
-        self._unknown: dict[str, float] = {}
+        self._unknown: dict[str, tuple[float, str]] = {}
         self._pending: list[Incoming] = []
         self._has_pending = asyncio.Event()
         self._client: aiomqtt.Client | None = None
@@ -291,32 +291,36 @@ class Ingest:
         self._logged_reasons.add(reason)
         _LOGGER.log(level, "rejected a message (%s): %s", reason, detail)
 
-    async def _key_for(self, agent_id: str) -> Ed25519PublicKey | None:
+    async def _key_for(self, agent_id: str) -> Ed25519PublicKey | str:
+        """The agent's key, or why there is none (``unknown_agent`` or ``revoked``)."""
         cached = self._agent_keys.get(agent_id)
         if cached is not None and time.monotonic() - cached[1] < KEY_CACHE_TTL_S:
             return cached[0]
-        if time.monotonic() - self._unknown.get(agent_id, -1e9) < UNKNOWN_AGENT_RECHECK_S:
-            return None
+        refused = self._unknown.get(agent_id)
+        if refused is not None and time.monotonic() - refused[0] < UNKNOWN_AGENT_RECHECK_S:
+            return refused[1]
         loop = asyncio.get_running_loop()
         row = await loop.run_in_executor(self._db, self._load_key, agent_id)
-        if row is None:
+        if row is None or row[1]:
+            reason = "unknown_agent" if row is None else "revoked"
             self._agent_keys.pop(agent_id, None)
-            self._unknown[agent_id] = time.monotonic()
             if len(self._unknown) > 100_000:
                 self._unknown.clear()
-            return None
-        key = protocol.load_public_key(row)
+            self._unknown[agent_id] = (time.monotonic(), reason)
+            return reason
+        key = protocol.load_public_key(row[0])
         self._agent_keys[agent_id] = (key, time.monotonic())
         return key
 
-    def _load_key(self, agent_id: str) -> str | None:
+    def _load_key(self, agent_id: str) -> tuple[str, bool] | None:
         with self._sessions() as session:
             agent = session.get(Agent, agent_id)
-            return None if agent is None or agent.revoked else agent.public_key
+            return None if agent is None else (agent.public_key, agent.revoked)
 
     def forget_agent(self, agent_id: str) -> None:
         """Drop a cached key (after revocation)."""
         self._agent_keys.pop(agent_id, None)
+        self._unknown.pop(agent_id, None)
 
     async def handle(self, topic: str, payload: bytes) -> None:
         """Verify one uplink message and queue it for storage, or count why not."""
@@ -328,8 +332,8 @@ class Ingest:
             self._reject(exc.reason, str(exc))
             return
         key = await self._key_for(parsed.agent_id)
-        if key is None:
-            self._reject("unknown_agent", f"no enrolled agent {parsed.agent_id}")
+        if isinstance(key, str):
+            self._reject(key, f"agent {parsed.agent_id}")
             return
         try:
             envelope = protocol.unseal(payload, key)

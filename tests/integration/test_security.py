@@ -148,7 +148,7 @@ def test_revoked_agent_is_shut_out_and_can_re_enroll(
             assert json.loads(response.read())["revoked"] is True
         # Ingestion refuses it at once (within its key cache time), whatever the broker does.
         wait_for(
-            lambda: cloud.get("/api/v1/ingest/stats")["rejected"].get("unknown_agent", 0) >= 1,
+            lambda: cloud.get("/api/v1/ingest/stats")["rejected"].get("revoked", 0) >= 1,
             30,
             "the ingestion to reject the revoked agent",
         )
