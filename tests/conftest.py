@@ -12,6 +12,9 @@ import pytest
 
 from tests.support import CloudProcess, Mosquitto
 
+#: The virtual home's fixtures (`home`, `clean_home`): one lab per session, see docs/lab.md.
+pytest_plugins = ["lab.pytest_plugin"]
+
 
 @pytest.fixture(autouse=True)
 def _no_leaked_processes() -> Iterator[None]:
@@ -44,6 +47,17 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def cloud_on_mosquitto(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[CloudProcess]:
+    """A running cloud on a real mosquitto (the ``mosquitto`` fixture, which a test may stop)."""
+    service = CloudProcess(tmp_path, broker_url=mosquitto.url)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 @pytest.fixture(params=["mosquitto", "embedded"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +15,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 import protocol
 from cloud.commands import seal_command
 from protocol import BrokerAddress, Channel
-from tests.support import AgentProcess, CloudProcess, Mosquitto, wait_for
+from tests.support import AgentProcess, CloudProcess, wait_for
 
 pytestmark = pytest.mark.broker
 FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-
-
-@pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[CloudProcess]:
-    broker = Mosquitto(tmp_path)
-    broker.start()
-    service = CloudProcess(tmp_path, broker_url=broker.url)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
-        broker.stop()
 
 
 def _cloud_key(cloud: CloudProcess) -> protocol.Ed25519PrivateKey:
@@ -76,7 +62,8 @@ def _started(cloud: CloudProcess, agent: AgentProcess) -> str:
     return agent_id
 
 
-def test_command_checks(cloud: CloudProcess, tmp_path: Path) -> None:
+def test_command_checks(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> None:
+    cloud = cloud_on_mosquitto
     agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 5}})
     agent_id = _started(cloud, agent)
     key = _cloud_key(cloud)
@@ -151,7 +138,8 @@ def test_expired_commands_are_refused_despite_clock_skew(
         agent.stop()
 
 
-def test_replay_is_refused_after_a_restart(cloud: CloudProcess, tmp_path: Path) -> None:
+def test_replay_is_refused_after_a_restart(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> None:
+    cloud = cloud_on_mosquitto
     agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 5}})
     agent_id = _started(cloud, agent)
     try:

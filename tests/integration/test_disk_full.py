@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,20 +101,8 @@ def _free(pid: int, directory: Path) -> None:
     )
 
 
-@pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[CloudProcess]:
-    broker = Mosquitto(tmp_path)
-    broker.start()
-    service = CloudProcess(tmp_path, broker_url=broker.url)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
-        broker.stop()
-
-
-def test_agent_outbox_disk_full(cloud: CloudProcess, tmp_path: Path) -> None:
+def test_agent_outbox_disk_full(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> None:
+    cloud = cloud_on_mosquitto
     agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 0.1}})
     agent_id = agent.enroll(cloud)
     argv = [sys.executable, "-m", "agent", "--config", str(agent.config_path), "run"]

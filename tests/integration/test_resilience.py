@@ -13,22 +13,6 @@ from tests.support import AgentProcess, CloudProcess, Mosquitto, SecureBroker, a
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
 
-@pytest.fixture
-def broker(tmp_path: Path):
-    mosquitto = Mosquitto(tmp_path)
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.stop()
-
-
-@pytest.fixture
-def cloud_on_mosquitto(tmp_path: Path, broker: Mosquitto):
-    cloud = CloudProcess(tmp_path, broker_url=broker.url)
-    cloud.start()
-    yield cloud
-    cloud.stop()
-
-
 def _stored(cloud: CloudProcess, agent: AgentProcess) -> int:
     return len(cloud.report_keys(agent.agent_id))
 
@@ -83,8 +67,8 @@ def test_agent_sigkill_mid_stream(cloud_on_mosquitto: CloudProcess, tmp_path: Pa
     assert total > 60
 
 
-def test_cloud_sigkill_mid_batch(broker: Mosquitto, tmp_path: Path) -> None:
-    cloud = CloudProcess(tmp_path, broker_url=broker.url)
+def test_cloud_sigkill_mid_batch(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    cloud = CloudProcess(tmp_path, broker_url=mosquitto.url)
     cloud.start()
     agents = [
         AgentProcess(tmp_path, name=f"agent{i}", probes={"netdev": {"interval_s": 0.05}}) for i in range(3)

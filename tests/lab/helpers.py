@@ -22,12 +22,11 @@ def python_in(lab: Lab, host: str, code: str, *, timeout_s: float = 30.0) -> str
 
 
 def ping_rtts_ms(
-    lab: Lab, host: str, target: str, *, count: int, interval_s: float
+    lab: Lab, host: str, target: str, *, count: int, interval_s: float, wait_s: int = 2
 ) -> tuple[list[float], int]:
     """Per-reply round-trip times from the real ``ping``, and how many requests it sent."""
-    out = lab.exec(
-        host, ["ping", "-n", "-c", str(count), "-i", str(interval_s), "-W", "2", target], check=False
-    ).stdout
+    argv = ["ping", "-n", "-c", str(count), "-i", str(interval_s), "-W", str(wait_s), target]
+    out = lab.exec(host, argv, check=False).stdout
     rtts = [float(m) for m in re.findall(r"time=([\d.]+) ms", out)]
     sent = re.search(r"(\d+) packets transmitted", out)
     return rtts, int(sent.group(1)) if sent else 0

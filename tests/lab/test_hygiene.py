@@ -25,6 +25,7 @@ from lab.state import state_dir
 pytestmark = pytest.mark.lab
 
 ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 @dataclass(frozen=True)
@@ -102,40 +103,66 @@ def test_build_and_teardown_twice_leave_nothing() -> None:
         assert leftovers(lab.prefix, before) == []
 
 
+def _start_up(prefix: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        argv = [sys.executable, "-m", "lab", "up", "--prefix", prefix]
+        return subprocess.Popen(argv, stdout=out, stderr=out, env=ENV, cwd=ROOT)
+
+
+def _wait_for(path: Path, text: str | None, proc: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline:
+        if path.exists() and (text is None or text in path.read_text()):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{path} never showed {text!r}")
+
+
+def _cli(*args: str) -> str:
+    argv = [sys.executable, "-m", "lab", *args]
+    return subprocess.run(argv, capture_output=True, text=True, env=ENV, cwd=ROOT, check=True).stdout
+
+
+@pytest.mark.usefixtures("lab_ready")
+@pytest.mark.parametrize(
+    ("sig", "moment"),
+    [(signal.SIGINT, "mid-build"), (signal.SIGTERM, "ready")],
+    ids=["sigint-mid-build", "sigterm-ready"],
+)
+def test_ctrl_c_or_sigterm_tear_the_lab_down(tmp_path: Path, sig: signal.Signals, moment: str) -> None:
+    before = snapshot()
+    prefix = f"hd{secrets.token_hex(3)}"
+    log = tmp_path / "up.log"
+    up = _start_up(prefix, log)
+    try:
+        if moment == "ready":
+            _wait_for(log, f"lab {prefix} up in", up)
+        else:
+            _wait_for(state_dir() / prefix / "logs" / "tv.tv.log", None, up)
+        up.send_signal(sig)
+        assert up.wait(timeout=15) == 0, log.read_text()
+    finally:
+        if up.poll() is None:
+            up.kill()
+    assert f"{sig.name}: tearing lab {prefix} down" in log.read_text()
+    assert leftovers(prefix, before) == []
+
+
 @pytest.mark.usefixtures("lab_ready")
 def test_sigkill_mid_build_then_sweep_leaves_nothing(tmp_path: Path) -> None:
     before = snapshot()
     prefix = f"hd{secrets.token_hex(3)}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with (tmp_path / "up.log").open("wb") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "lab", "up", "--prefix", prefix], stdout=log, stderr=log, env=env, cwd=ROOT
-        )
+    up = _start_up(prefix, tmp_path / "up.log")
     try:
         # Midway: the namespaces exist and the devices are starting, but the home is not ready yet.
-        tv_log = state_dir() / prefix / "logs" / "tv.tv.log"
-        deadline = time.monotonic() + 20
-        while not tv_log.exists() and up.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert tv_log.exists(), (tmp_path / "up.log").read_text()
+        _wait_for(state_dir() / prefix / "logs" / "tv.tv.log", None, up)
         up.send_signal(signal.SIGKILL)
         up.wait(timeout=10)
     finally:
         if up.poll() is None:
             up.kill()
     assert any(p.startswith("namespace") for p in leftovers(prefix, before))
-    status = subprocess.run(
-        [sys.executable, "-m", "lab", "status", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=True,
-    )
-    (record,) = [r for r in json.loads(status.stdout) if r["prefix"] == prefix]
+    (record,) = [r for r in json.loads(_cli("status", "--json")) if r["prefix"] == prefix]
     assert record["owner_alive"] is False
-    swept = subprocess.run(
-        [sys.executable, "-m", "lab", "sweep"], capture_output=True, text=True, env=env, cwd=ROOT, check=True
-    )
-    assert f"swept {prefix}" in swept.stdout
+    assert f"swept {prefix}" in _cli("sweep")
     assert leftovers(prefix, before) == []

@@ -26,7 +26,8 @@ def test_jitter_spreads_round_trips_around_the_delay(clean_home: Lab) -> None:
     need("ping")
     clean_home.impair("pc", delay_ms=30, jitter_ms=10)
     rtts, _ = ping_rtts_ms(clean_home, "pc", GATEWAY_ADDRESS, count=60, interval_s=0.01)
-    assert min(rtts) >= 19.5 and max(rtts) <= 42
+    # Never early (the kernel holds each packet until its time); late only by scheduling noise.
+    assert min(rtts) >= 19.5 and max(rtts) <= 45
     assert statistics.mean(rtts) == pytest.approx(30, rel=0.15)
     assert statistics.stdev(rtts) > 3  # uniform over +-10 ms: about 5.8
 
@@ -49,10 +50,11 @@ def test_clearing_restores_the_lan(clean_home: Lab) -> None:
 
 def test_iperf_through_a_20_mbit_wan_measures_20_mbit(clean_home: Lab) -> None:
     clean_home.limit_wan(20)
-    down = clean_home.iperf("isp", "pc", 5_000_000, src_address=CLOUD_ADDRESS)
-    up = clean_home.iperf("pc", "isp", 5_000_000)
+    # 2.5 MB is a second at 20 Mbit/s: the 16 kB token bucket adds well under 1 %.
+    down = clean_home.iperf("isp", "pc", 2_500_000, src_address=CLOUD_ADDRESS)
+    up = clean_home.iperf("pc", "isp", 2_500_000)
     for result in (down, up):
-        assert result.bytes_sent == result.bytes_received == 5_000_000
+        assert result.bytes_sent == result.bytes_received == 2_500_000
         assert result.received_mbit == pytest.approx(20, rel=0.10)
 
 
@@ -72,9 +74,11 @@ def test_a_host_leaves_and_comes_back(clean_home: Lab) -> None:
     need("ping")
     tv = clean_home.address("tv")
     clean_home.host_down("tv")
-    rtts, _ = ping_rtts_ms(clean_home, "pc", tv, count=1, interval_s=0.2)
+    rtts, _ = ping_rtts_ms(clean_home, "pc", tv, count=1, interval_s=0.2, wait_s=1)
     assert rtts == []
     link = clean_home.exec("tv", ["ip", "-o", "link", "show", "eth0"]).stdout
     assert "NO-CARRIER" in link  # the cable is out at the switch: the TV sees its carrier drop
     clean_home.host_up("tv")
-    assert until(lambda: ping_rtts_ms(clean_home, "pc", tv, count=1, interval_s=0.2)[0], timeout_s=5)
+    assert until(
+        lambda: ping_rtts_ms(clean_home, "pc", tv, count=1, interval_s=0.2, wait_s=1)[0], timeout_s=5
+    )

@@ -46,7 +46,11 @@ def test_only_the_phone_has_a_randomised_mac() -> None:
     [
         (
             lambda h: dataclasses.replace(
-                h, links=(*h.links, Link("phone", address="192.168.1.10/24", ifname="eth1", peer_ifname="vb-phone2"))
+                h,
+                links=(
+                    *h.links,
+                    Link("phone", address="192.168.1.10/24", ifname="eth1", peer_ifname="vb-phone2"),
+                ),
             ),
             "outside",
         ),
