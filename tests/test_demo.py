@@ -6,12 +6,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from lab.pytest_plugin import require_lab
 from tests.support import ROOT
 
 
-def test_demo_runs_and_reports(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "mode",
+    [pytest.param([], marks=pytest.mark.lab, id="virtual-home"), pytest.param(["--no-lab"], id="loopback")],
+)
+def test_demo_runs_and_reports(tmp_path: Path, mode: list[str]) -> None:
+    if not mode:
+        require_lab()
     result = subprocess.run(
-        [sys.executable, "-m", "lab.demo", "--dir", str(tmp_path / "demo"), "--duration", "0"],
+        [sys.executable, "-m", "lab.demo", "--dir", str(tmp_path / "demo"), "--duration", "0", *mode],
         capture_output=True,
         text=True,
         timeout=120,
@@ -22,3 +31,5 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     assert "is online and reporting" in result.stdout
     assert "/api/v1/agents/" in result.stdout
     assert "demo stopped" in result.stdout
+    assert ("virtual home" in result.stdout and "is up" in result.stdout) == (not mode)
+    assert "exec --prefix" in result.stdout if not mode else "running on loopback only" in result.stdout
