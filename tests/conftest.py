@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support import CloudProcess, Mosquitto
+from tests.support import CloudProcess, Mosquitto, SecureBroker
 
 #: The virtual home's fixtures (`home`, `clean_home`): one lab per session, see docs/lab.md.
 pytest_plugins = ["lab.pytest_plugin"]
@@ -58,6 +58,20 @@ def cloud_on_mosquitto(mosquitto: Mosquitto, tmp_path: Path) -> Iterator[CloudPr
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture
+def secure(tmp_path: Path) -> Iterator[tuple[CloudProcess, SecureBroker]]:
+    """A cloud on mosquitto as `homediag-cloud broker-config` sets it up: mutual TLS, ACLs, CRL."""
+    cloud = CloudProcess(tmp_path, broker_url="mqtts://placeholder:1")
+    broker = SecureBroker(tmp_path, cloud)
+    broker.start()
+    try:
+        cloud.start()
+        yield cloud, broker
+    finally:
+        cloud.stop()
+        broker.stop()
 
 
 @pytest.fixture(params=["mosquitto", "embedded"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import AgentProcess, CloudProcess, Mosquitto, SecureBroker, assert_exactly_once, wait_for
+from tests.support import AgentProcess, CloudProcess, SecureBroker, assert_exactly_once, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -49,8 +49,8 @@ def test_secure_broker_down_for_60_seconds(tmp_path: Path, sig: signal.Signals) 
         broker.stop()
 
 
-def test_agent_sigkill_mid_stream(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> None:
-    cloud = cloud_on_mosquitto
+def test_agent_sigkill_mid_stream(secure: tuple[CloudProcess, SecureBroker], tmp_path: Path) -> None:
+    cloud, _ = secure
     agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 0.05}})
     agent.enroll(cloud)
     try:
@@ -67,9 +67,8 @@ def test_agent_sigkill_mid_stream(cloud_on_mosquitto: CloudProcess, tmp_path: Pa
     assert total > 60
 
 
-def test_cloud_sigkill_mid_batch(mosquitto: Mosquitto, tmp_path: Path) -> None:
-    cloud = CloudProcess(tmp_path, broker_url=mosquitto.url)
-    cloud.start()
+def test_cloud_sigkill_mid_batch(secure: tuple[CloudProcess, SecureBroker], tmp_path: Path) -> None:
+    cloud, _ = secure
     agents = [
         AgentProcess(tmp_path, name=f"agent{i}", probes={"netdev": {"interval_s": 0.05}}) for i in range(3)
     ]

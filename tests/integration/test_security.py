@@ -8,7 +8,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -20,19 +19,6 @@ from protocol import Channel, Sample, TelemetryBatch
 from tests.support import AgentProcess, CloudProcess, Mosquitto, SecureBroker, assert_exactly_once, wait_for
 
 pytestmark = pytest.mark.broker
-
-
-@pytest.fixture
-def secure(tmp_path: Path) -> Iterator[tuple[CloudProcess, SecureBroker]]:
-    cloud = CloudProcess(tmp_path, broker_url="mqtts://placeholder:1")
-    broker = SecureBroker(tmp_path, cloud)
-    broker.start()
-    try:
-        cloud.start()
-        yield cloud, broker
-    finally:
-        cloud.stop()
-        broker.stop()
 
 
 def _client(broker: SecureBroker, agent: AgentProcess | None, name: str) -> mqtt.Client:
