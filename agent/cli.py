@@ -7,8 +7,10 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
+from . import consent
 from .config import AgentConfig, load_config
 from .enroll import enroll
 from .errors import AgentError
@@ -27,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     p_enroll.add_argument("--cloud", required=True, help="the cloud's URL, e.g. https://care.example.net")
     p_enroll.add_argument("--code", required=True, help="the pairing code from the CSR or self-care page")
     sub.add_parser("run", help="run the agent in the foreground")
+    p_consent = sub.add_parser("consent", help="allow (or stop) remote assistance by your provider")
+    consent_sub = p_consent.add_subparsers(dest="consent_command", required=True)
+    p_grant = consent_sub.add_parser("grant", help="allow remote assistance for a while")
+    p_grant.add_argument("--minutes", type=float, default=60.0)
+    consent_sub.add_parser("revoke", help="end remote assistance now")
+    consent_sub.add_parser("status", help="is remote assistance allowed now?")
     p_status = sub.add_parser("status", help="identity, link state, outbox depth, probes")
     p_status.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -53,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"enrolled as {enrollment.agent_id}; broker {enrollment.broker_url}")
         elif args.command == "run":
             asyncio.run(Agent(config).run())
+        elif args.command == "consent":
+            _consent(config, args)
         elif args.command == "status":
             status = collect_status(config)
             if args.json:
@@ -63,6 +73,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"homediag-agent: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _consent(config: AgentConfig, args: argparse.Namespace) -> None:
+    now = time.time()
+    if args.consent_command == "grant":
+        granted = consent.grant(config.state_dir, args.minutes, now)
+        print(f"remote assistance allowed until {time.strftime('%H:%M', time.localtime(granted.expires_at))}")
+    elif args.consent_command == "revoke":
+        consent.revoke(config.state_dir, now)
+        print("remote assistance ended")
+    else:
+        current = consent.load(config.state_dir)
+        active = current is not None and current.active(now)
+        print("remote assistance allowed" if active else "remote assistance not allowed")
 
 
 def _print_status(status: dict[str, object]) -> None:

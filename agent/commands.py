@@ -4,12 +4,14 @@ A command runs only if every check holds, in this order:
 
 1. it is sealed by a cloud key this agent pinned, addressed to this agent, on its own
    command topic (checked in :mod:`agent.link` before it gets here);
-2. its name is in the catalogue and its parameters decode into that command's schema
-   (unknown or out-of-range parameters are refused with the reason);
+2. its name is in the shared catalogue (protocol/catalogue.py) and implemented here, and its
+   parameters decode into that command's schema (unknown or out-of-range ones are refused);
 3. its lifetime (``expires_at - sent``) is at most :data:`MAX_COMMAND_TTL_S`;
 4. it has not expired by the **cloud's** clock, as estimated from signed acks, so an
    agent whose own clock is hours off still refuses an expired command;
-5. its ``command_id`` was never seen before; seen ids are kept in SQLite until they
+5. a command marked ``consent`` runs only in a remote-assistance session: granted on the
+   device (agent/consent.py) or vouched for by the cloud (``consent_until``);
+6. its ``command_id`` was never seen before; seen ids are kept in SQLite until they
    expire, so a replay is refused even after a restart.
 
 The id is recorded before the command runs: a command runs at most once.
@@ -30,6 +32,7 @@ import msgspec
 
 import protocol
 from protocol import Command, CommandResult, Envelope
+from protocol.catalogue import CATALOGUE, CommandDef, decode_params
 
 from .errors import AgentError
 
@@ -101,10 +104,14 @@ class SeenCommands:
 
 @dataclass(frozen=True)
 class CommandSpec(Generic[P]):
+    """This agent's implementation of a catalogue command (protocol/catalogue.py)."""
+
     name: str
-    params: type[P]
     handler: Callable[[P], Awaitable[dict[str, Any]]]
-    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    @property
+    def definition(self) -> CommandDef:
+        return CATALOGUE[self.name]
 
 
 class Catalogue:
@@ -114,6 +121,8 @@ class Catalogue:
         self._specs: dict[str, CommandSpec[Any]] = {}
 
     def add(self, spec: CommandSpec[Any]) -> None:
+        if spec.name not in CATALOGUE:
+            raise ValueError(f"{spec.name!r} is not in the command catalogue")
         if spec.name in self._specs:
             raise ValueError(f"command {spec.name!r} registered twice")
         self._specs[spec.name] = spec
@@ -129,19 +138,26 @@ class Catalogue:
 
 
 class CommandExecutor:
-    def __init__(self, catalogue: Catalogue, seen: SeenCommands, clock: CloudClock) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        seen: SeenCommands,
+        clock: CloudClock,
+        local_consent: Callable[[float], bool] = lambda _now: False,
+    ) -> None:
         self.catalogue = catalogue
         self._seen = seen
         self._clock = clock
+        self._local_consent = local_consent
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self.refused = 0
 
     def check(self, envelope: Envelope, command: Command) -> tuple[CommandSpec[Any], Any]:
         spec = self.catalogue.get(command.name)
         try:
-            params = msgspec.convert(command.params, spec.params, strict=True)
-        except msgspec.ValidationError as exc:
-            raise CommandRefused("Error_InvalidParameters", f"{command.name}: {exc}") from exc
+            params = decode_params(command.name, command.params)
+        except protocol.ProtocolError as exc:
+            raise CommandRefused("Error_InvalidParameters", str(exc)) from exc
         if command.expires_at - envelope.sent > MAX_COMMAND_TTL_S:
             raise CommandRefused("Error_Refused", f"lifetime over {MAX_COMMAND_TTL_S:.0f} s")
         now = self._clock.now()
@@ -149,12 +165,23 @@ class CommandExecutor:
             raise CommandRefused("Error_Refused", "issued in the future")
         if command.expires_at <= now:
             raise CommandRefused("Error_Expired", f"expired {now - command.expires_at:.0f} s ago")
+        if spec.definition.consent:
+            vouched = command.consent_until is not None and command.consent_until > now
+            if not (vouched or self._local_consent(time.time())):
+                raise CommandRefused(
+                    "Error_ConsentRequired", "needs a remote-assistance session the subscriber approved"
+                )
         if not self._seen.claim(command.command_id, command.expires_at, now):
             raise CommandRefused("Error_Replay", "this command was already received")
         return spec, params
 
-    async def execute(self, envelope: Envelope) -> CommandResult | None:
-        """Run one command; None when it cannot even be answered (undecodable body)."""
+    async def execute(
+        self, envelope: Envelope, progress: Callable[[CommandResult], Awaitable[None]] | None = None
+    ) -> CommandResult | None:
+        """Run one command; None when it cannot even be answered (undecodable body).
+
+        ``progress`` hears a ``Running`` result as soon as the checks pass, before the work starts.
+        """
         try:
             command = protocol.decode_body(envelope, Command)
         except protocol.ProtocolError as exc:
@@ -171,8 +198,10 @@ class CommandExecutor:
             )
         _LOGGER.info("running command %s (%s)", command.name, command.command_id)
         async with self._slots:
+            if progress is not None:
+                await progress(CommandResult(command.command_id, "Running", {"name": command.name}))
             try:
-                data = await asyncio.wait_for(spec.handler(params), timeout=spec.timeout_s)
+                data = await asyncio.wait_for(spec.handler(params), timeout=spec.definition.timeout_s)
             except TimeoutError:
                 return CommandResult(command.command_id, "Error_Timeout", {"reason": "the command timed out"})
             except CommandRefused as exc:

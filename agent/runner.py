@@ -5,6 +5,7 @@ sealing their results into the outbox, and the link that drains it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -14,13 +15,13 @@ import signal
 import socket
 import time
 from dataclasses import asdict
-from typing import Annotated, Any
-
-import msgspec
+from typing import Any
 
 import protocol
 from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
+from protocol.catalogue import CloudKeyParams, NoParams, RunProbeParams
 
+from . import consent as consent_store
 from . import probes
 from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
@@ -43,12 +44,20 @@ from .outbox import AsyncOutbox, Outbox
 _LOGGER = logging.getLogger(__name__)
 
 
-class RunProbeParams(msgspec.Struct, forbid_unknown_fields=True):
-    probe: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+class RecentLog(logging.Handler):
+    """The last lines the agent logged, for the support bundle (never secrets: we log none)."""
+
+    def __init__(self, size: int = 200) -> None:
+        super().__init__(logging.INFO)
+        self.lines: collections.deque[str] = collections.deque(maxlen=size)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record)[:500])
 
 
-class CloudKeyParams(msgspec.Struct, forbid_unknown_fields=True):
-    public_key: Annotated[str, msgspec.Meta(min_length=43, max_length=43)]
+RECENT_LOG = RecentLog()
+logging.getLogger("agent").addHandler(RECENT_LOG)
 
 
 class Agent:
@@ -88,7 +97,10 @@ class Agent:
         self._cloud_keys = self.enrollment.cloud_keys
         self.clock = CloudClock()
         self.commands = CommandExecutor(
-            self._catalogue(), SeenCommands(config.state_dir / COMMANDS_FILE), self.clock
+            self._catalogue(),
+            SeenCommands(config.state_dir / COMMANDS_FILE),
+            self.clock,
+            local_consent=self._consent_active,
         )
         self.link = Link(
             agent_id=self.agent_id,
@@ -107,15 +119,23 @@ class Agent:
 
     def _catalogue(self) -> Catalogue:
         catalogue = Catalogue()
-        catalogue.add(CommandSpec("run_probe", RunProbeParams, self._cmd_run_probe, timeout_s=300))
-        catalogue.add(CommandSpec("trust_cloud_key", CloudKeyParams, self._cmd_trust_cloud_key))
-        catalogue.add(CommandSpec("retire_cloud_key", CloudKeyParams, self._cmd_retire_cloud_key))
+        catalogue.add(CommandSpec("run_probe", self._cmd_run_probe))
+        catalogue.add(CommandSpec("support_bundle", self._cmd_support_bundle))
+        catalogue.add(CommandSpec("trust_cloud_key", self._cmd_trust_cloud_key))
+        catalogue.add(CommandSpec("retire_cloud_key", self._cmd_retire_cloud_key))
         return catalogue
 
     async def _on_command(self, envelope: protocol.Envelope) -> None:
-        result = await self.commands.execute(envelope)
+        result = await self.commands.execute(envelope, progress=self._enqueue_result)
         if result is not None:
             await self._enqueue(Kind.RESULT, result)
+
+    async def _cmd_support_bundle(self, _params: NoParams) -> dict[str, Any]:
+        """What a technician needs to see: status, recent log lines and probe results; no keys."""
+        return {"status": await self.status(), "log": list(RECENT_LOG.lines)}
+
+    async def _enqueue_result(self, result: protocol.CommandResult) -> None:
+        await self._enqueue(Kind.RESULT, result)
 
     async def _cmd_run_probe(self, params: RunProbeParams) -> dict[str, Any]:
         probe = self.probes.get(params.probe)
@@ -123,6 +143,10 @@ class Agent:
             raise CommandRefused("Error_Refused", f"probe {params.probe!r} is not running on this agent")
         result = await probe.run()
         return {"probe": params.probe, "status": result.status, "data": result.data}
+
+    def _consent_active(self, now: float) -> bool:
+        consent = consent_store.load(self.config.state_dir)
+        return consent is not None and consent.active(now)
 
     def _set_enrollment(self, enrollment: Enrollment) -> None:
         save_enrollment(self.config.state_dir, enrollment)

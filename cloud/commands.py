@@ -21,6 +21,7 @@ def seal_command(
     *,
     command_id: str | None = None,
     now: float | None = None,
+    consent_until: float | None = None,
 ) -> tuple[str, bytes]:
     """Return (command id, sealed payload) for ``homediag/v1/agent/{agent_id}/cmd``."""
     sent = time.time() if now is None else now
@@ -29,5 +30,6 @@ def seal_command(
         name=name,
         params=params,
         expires_at=sent + ttl_s,
+        consent_until=consent_until,
     )
     return command.command_id, protocol.seal(key, agent=agent_id, body=command, sent=sent)

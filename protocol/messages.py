@@ -105,6 +105,9 @@ class Command(msgspec.Struct, frozen=True):
     name: Name
     params: dict[str, Any]
     expires_at: UnixTime
+    #: For commands that need consent: the end of the remote-assistance session the subscriber
+    #: approved in the portal, vouched for by the cloud's signature.
+    consent_until: UnixTime | None = None
 
 
 class CommandResult(msgspec.Struct, frozen=True):

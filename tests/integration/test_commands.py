@@ -37,12 +37,14 @@ def _publish(cloud: CloudProcess, agent_id: str, payload: bytes) -> None:
         client.loop_stop()
 
 
-def _results(cloud: CloudProcess, agent_id: str) -> list[dict[str, Any]]:
+def _results(cloud: CloudProcess, agent_id: str, progress: bool = False) -> list[dict[str, Any]]:
+    """The agent's command results in the order it sent them; without ``Running`` progress by default."""
     with cloud.db() as db:
         rows = db.execute(
             "SELECT body FROM reports WHERE agent_id = ? AND kind = 'result' ORDER BY seq", (agent_id,)
         ).fetchall()
-    return [json.loads(r[0]) for r in rows]
+    results = [json.loads(r[0]) for r in rows]
+    return results if progress else [r for r in results if r["status"] != "Running"]
 
 
 def _result_for(cloud: CloudProcess, agent_id: str, command_id: str) -> dict[str, Any]:
@@ -73,6 +75,11 @@ def test_command_checks(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> Non
         result = _result_for(cloud, agent_id, command_id)
         assert result["status"] == "Complete"
         assert result["data"]["probe"] == "netdev"
+        # Progress arrives before the result.
+        statuses = [
+            r["status"] for r in _results(cloud, agent_id, progress=True) if r["command_id"] == command_id
+        ]
+        assert statuses == ["Running", "Complete"]
         assert "lo" in result["data"]["data"]["Interface"]
 
         _publish(cloud, agent_id, good)  # the very same bytes again
@@ -162,3 +169,33 @@ def test_replay_is_refused_after_a_restart(cloud_on_mosquitto: CloudProcess, tmp
     finally:
         agent.stop()
     assert os.path.exists(agent.state_dir / "commands.sqlite")
+
+
+def test_consent_commands_need_a_session(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> None:
+    cloud = cloud_on_mosquitto
+    agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 5}})
+    agent_id = _started(cloud, agent)
+    key = _cloud_key(cloud)
+
+    def bundle(**kwargs: Any) -> dict[str, Any]:
+        command_id, payload = seal_command(key, agent_id, "support_bundle", {}, **kwargs)
+        _publish(cloud, agent_id, payload)
+        return _result_for(cloud, agent_id, command_id)
+
+    try:
+        assert bundle()["status"] == "Error_ConsentRequired"
+        # Granted on the device ...
+        agent.cli("consent", "grant", "--minutes", "5")
+        granted = bundle()
+        assert granted["status"] == "Complete"
+        assert granted["data"]["status"]["agent_id"] == agent_id
+        assert any("running command support_bundle" in line for line in granted["data"]["log"])
+        assert "PRIVATE KEY" not in json.dumps(granted), "no secrets in the bundle"
+        # ... and revoked there: refused at once.
+        agent.cli("consent", "revoke")
+        assert bundle()["status"] == "Error_ConsentRequired"
+        # Granted in the portal: the cloud vouches for the session inside the signed command.
+        assert bundle(consent_until=time.time() + 300)["status"] == "Complete"
+        assert bundle(consent_until=time.time() - 1)["status"] == "Error_ConsentRequired"
+    finally:
+        agent.stop()
