@@ -83,6 +83,8 @@ class Agent:
         self.last_results: dict[str, dict[str, Any]] = {}
         self.certificate_renewals = 0
         self.outbox_errors = 0
+        #: None at start, so a consent given before the agent started is reported too.
+        self._reported_consent: consent_store.Consent | None = None
         self.outbox = AsyncOutbox(
             Outbox(
                 config.state_dir / OUTBOX_FILE,
@@ -258,9 +260,25 @@ class Agent:
                     _LOGGER.warning("certificate renewal failed, will retry: %s", exc)
             await asyncio.sleep(self.config.link.renew_check_s)
 
+    async def _report_consent_changes(self) -> None:
+        """Tell the cloud when the subscriber grants or revokes remote assistance on this device."""
+        current = consent_store.load(self.config.state_dir)
+        if current == self._reported_consent:
+            return
+        self._reported_consent = current
+        now = time.time()
+        data = {
+            "active": current is not None and current.active(now),
+            "granted_at": current.granted_at if current else None,
+            "expires_at": current.expires_at if current else None,
+        }
+        sample = Sample(probe="consent", at=now, status="Complete", data=data)
+        await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))
+
     async def _status_loop(self) -> None:
         path = self.config.state_dir / STATUS_FILE
         while True:
+            await self._report_consent_changes()
             data = json.dumps(await self.status(), indent=2).encode()
             try:
                 await asyncio.get_running_loop().run_in_executor(None, write_atomic, path, data, 0o644)

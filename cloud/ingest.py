@@ -53,6 +53,7 @@ from protocol.const import MAX_ACK_SEQS
 from .commands import seal_command
 from .const import KEY_CACHE_TTL_S, UNKNOWN_AGENT_RECHECK_S
 from .keys import KeyRing
+from .remote import apply_result, queued_for
 from .storage import Agent, Report, Sample
 
 _LOGGER = logging.getLogger(__name__)
@@ -195,6 +196,8 @@ def store_batch(
                     }
                     for s in body.samples
                 )
+            elif isinstance(body, CommandResult):
+                apply_result(session, env.agent, body)
             elif isinstance(body, Hello):
                 session.execute(
                     update(Agent)
@@ -394,6 +397,7 @@ class Ingest:
             hellos = {i.envelope.agent for i in batch if i.envelope.kind is Kind.HELLO and not i.rejected}
             if hellos:
                 await self._send_key_rotation(hellos)
+                await self._send_queued_commands(hellos)
 
     async def _send_acks(self, acks: dict[tuple[str, int], _AckPlan]) -> None:
         client = self._client
@@ -435,6 +439,27 @@ class Ingest:
                     await client.publish(protocol.topic_for(agent_id, Channel.COMMAND), payload, qos=1)
         except aiomqtt.MqttError as exc:
             _LOGGER.info("could not send key rotation commands: %s", exc)
+
+    async def _send_queued_commands(self, agent_ids: set[str]) -> None:
+        """Commands a CSR asked to deliver when the agent came back: it just said hello."""
+        client = self._client
+        if client is None:
+            return
+        key = self._keys.get().active
+
+        def take() -> list[tuple[str, str, bytes]]:
+            out = []
+            with self._sessions.begin() as session:
+                for agent_id in agent_ids:
+                    out += [(agent_id, cid, payload) for cid, payload in queued_for(session, agent_id, key)]
+            return out
+
+        loop = asyncio.get_running_loop()
+        try:
+            for agent_id, _, payload in await loop.run_in_executor(self._db, take):
+                await client.publish(protocol.topic_for(agent_id, Channel.COMMAND), payload, qos=1)
+        except aiomqtt.MqttError as exc:
+            _LOGGER.info("could not send queued commands: %s", exc)
 
     async def publish_command(self, agent_id: str, payload: bytes) -> bool:
         """Publish a sealed command; False when the broker is not connected."""

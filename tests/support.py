@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -167,6 +168,37 @@ class CloudProcess:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
+
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """(status, JSON reply), also for 4xx answers."""
+        request = urllib.request.Request(
+            self.api_url + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return int(exc.code), json.loads(exc.read() or b"null")
+
+    def events(self, path: str, timeout: float = 30) -> list[tuple[str, Any]]:
+        """Read a server-sent event stream to its end: [(event, data), ...]."""
+        request = urllib.request.Request(
+            self.api_url + path, headers={"Authorization": f"Bearer {API_TOKEN}"}
+        )
+        out: list[tuple[str, Any]] = []
+        event = ""
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            for raw in response:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: "):
+                    out.append((event, json.loads(line[6:])))
+        return out
 
     def pairing_code(self) -> str:
         return self.cli("pairing-code")

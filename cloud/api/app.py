@@ -11,7 +11,7 @@ from ..config import Settings
 from ..const import CLOUD_VERSION
 from ..keys import KeyRing
 from ..pki import CertificateAuthority
-from .routes import agents, enrollments, health, pki
+from .routes import agents, commands, enrollments, health, pki
 
 
 def create_app(
@@ -33,6 +33,7 @@ def create_app(
     api.include_router(enrollments.router)
     api.include_router(agents.router)
     api.include_router(pki.router)
+    api.include_router(commands.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from cloud.storage.models import Base
+from cloud.storage import Base  # the package, so that every model module is loaded
 
 config = context.config
 

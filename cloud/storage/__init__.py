@@ -1,12 +1,15 @@
 """Storage: the schema, sessions, migrations and the queries the cloud needs."""
 
+from .assistance import AuditEntry, CommandRecord
 from .db import make_engine, make_sessionmaker, migrate
 from .models import Agent, Base, Certificate, EnrollmentFailure, PairingCode, Report, Sample, utcnow
 
 __all__ = [
     "Agent",
+    "AuditEntry",
     "Base",
     "Certificate",
+    "CommandRecord",
     "EnrollmentFailure",
     "PairingCode",
     "Report",

@@ -10,14 +10,25 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
-from cloud import ConfigError, EnrollmentRefused, load_settings
+from cloud import ConfigError, EnrollmentRefused, audit, load_settings
 from cloud.enrollment import EnrollmentRequest, issue_pairing_code, normalise_code, redeem
 from cloud.ingest import Incoming, store_batch
-from cloud.storage import Agent, Base, PairingCode, Report, Sample, make_engine, make_sessionmaker, migrate
+from cloud.storage import (
+    Agent,
+    AuditEntry,
+    Base,
+    PairingCode,
+    Report,
+    Sample,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
 from protocol import Sample as WireSample
 from protocol import Status, TelemetryBatch
 
@@ -142,3 +153,13 @@ def test_settings_refuse_missing_secrets_in_production(
     assert len(token) >= 16
     assert dev.resolved_api_token() == token, "generated once, then kept"
     assert (tmp_path / "api-token").stat().st_mode & 0o777 == 0o600
+
+
+def test_audit_log_is_append_only(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        audit.record(session, actor="csr", action="command", agent_id=None, details={"n": 1}, outcome="sent")
+    for statement in (update(AuditEntry).values(outcome="forged"), delete(AuditEntry)):
+        with pytest.raises(DatabaseError, match="append-only"), sessions.begin() as session:
+            session.execute(statement)
+    with sessions() as session:
+        assert [e.outcome for e in session.query(AuditEntry)] == ["sent"]

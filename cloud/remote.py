@@ -1,0 +1,182 @@
+"""Remote diagnostics: a CSR's command from the API to a signed message, and its result back.
+
+The checks a CSR meets, in order: the command is in the catalogue (and not one the cloud keeps for
+itself), its parameters fit their schema, the agent exists and is not revoked, it is online (unless
+the CSR chose to wait until the command expires), and a command that needs consent has a
+remote-assistance session the subscriber granted. Every outcome, refusals included, is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import protocol
+from protocol import CommandResult, Ed25519PrivateKey
+from protocol.catalogue import CATALOGUE, decode_params
+
+from . import audit
+from .commands import seal_command
+from .storage import Agent, Sample, utcnow
+from .storage.assistance import CommandRecord
+
+MAX_TTL_S = 3600.0
+FINAL_STATES = frozenset({"complete", "error", "expired"})
+
+
+class CommandRejected(Exception):
+    """The cloud refuses to send the command; ``http_status`` says how the API answers."""
+
+    def __init__(self, reason: str, http_status: int = 422) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.http_status = http_status
+
+
+@dataclass(frozen=True)
+class Issued:
+    record: CommandRecord
+    payload: bytes | None  # None while queued for an offline agent
+
+
+def consent_until(session: Session, agent_id: str, now: datetime) -> float | None:
+    """End of the remote-assistance session the subscriber granted on the agent, if one is active."""
+    latest = session.scalars(
+        select(Sample)
+        .where(Sample.agent_id == agent_id, Sample.probe == "consent")
+        .order_by(Sample.id.desc())
+    ).first()
+    if latest is None:
+        return None
+    data = latest.data
+    expires = data.get("expires_at")
+    if data.get("active") and isinstance(expires, int | float) and expires > now.timestamp():
+        return float(expires)
+    return None
+
+
+def issue(
+    session: Session,
+    key: Ed25519PrivateKey,
+    *,
+    actor: str,
+    agent_id: str,
+    name: str,
+    params: dict[str, Any],
+    ttl_s: float,
+    wait: bool,
+) -> Issued:
+    """Validate, record, audit and seal a command; the caller commits, then publishes the payload."""
+    details = {"name": name, "params": params, "ttl_s": ttl_s, "wait": wait}
+    try:
+        definition = CATALOGUE.get(name)
+        if definition is None or definition.internal:
+            raise CommandRejected(f"{name!r} is not a command a CSR can send")
+        if not 0 < ttl_s <= MAX_TTL_S:
+            raise CommandRejected(f"ttl_s must be between 0 and {MAX_TTL_S:.0f}")
+        try:
+            decode_params(name, params)
+        except protocol.ProtocolError as exc:
+            raise CommandRejected(str(exc)) from exc
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.revoked:
+            raise CommandRejected("no such agent", 404)
+        if not agent.online and not wait:
+            raise CommandRejected(
+                "the agent is offline; send with wait=true to deliver it when it returns", 409
+            )
+        now = utcnow()
+        vouched = None
+        if definition.consent:
+            vouched = consent_until(session, agent_id, now)
+            if vouched is None:
+                raise CommandRejected("needs a remote-assistance session the subscriber approved", 403)
+    except CommandRejected as exc:
+        audit.record(
+            session,
+            actor=actor,
+            action="command",
+            agent_id=agent_id,
+            details=details,
+            outcome=f"refused: {exc.reason}",
+        )
+        raise
+    command_id, payload = seal_command(key, agent_id, name, params, ttl_s, consent_until=vouched)
+    record = CommandRecord(
+        id=command_id,
+        agent_id=agent_id,
+        name=name,
+        params=params,
+        issued_by=actor,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+        state="sent" if agent.online else "queued",
+    )
+    session.add(record)
+    audit.record(
+        session,
+        actor=actor,
+        action="command",
+        agent_id=agent_id,
+        details={**details, "command_id": command_id},
+        outcome=record.state,
+    )
+    return Issued(record, payload if agent.online else None)
+
+
+def apply_result(session: Session, agent_id: str, result: CommandResult) -> None:
+    """Fold an agent's result (or ``Running`` progress) into the command's record."""
+    record = session.get(CommandRecord, result.command_id)
+    if record is None or record.agent_id != agent_id or record.state in FINAL_STATES:
+        return
+    if result.status == "Running":
+        record.state = "running"
+        record.started_at = utcnow()
+        return
+    record.state = "complete" if result.status == "Complete" else "error"
+    record.status = result.status
+    record.result = msgspec.to_builtins(result.data)
+    record.finished_at = utcnow()
+
+
+def queued_for(session: Session, agent_id: str, key: Ed25519PrivateKey) -> list[tuple[str, bytes]]:
+    """Commands that waited for this agent to come back, sealed now; expired ones are closed."""
+    now = utcnow()
+    session.execute(
+        update(CommandRecord)
+        .where(
+            CommandRecord.agent_id == agent_id,
+            CommandRecord.state == "queued",
+            CommandRecord.expires_at <= now,
+        )
+        .values(state="expired", finished_at=now)
+    )
+    out = []
+    for record in session.scalars(
+        select(CommandRecord).where(CommandRecord.agent_id == agent_id, CommandRecord.state == "queued")
+    ):
+        ttl = (record.expires_at - now).total_seconds()
+        definition = CATALOGUE[record.name]
+        vouched = consent_until(session, agent_id, now) if definition.consent else None
+        if definition.consent and vouched is None:
+            continue  # stays queued until consent is given or it expires
+        _, payload = seal_command(
+            key, agent_id, record.name, record.params, ttl, command_id=record.id, consent_until=vouched
+        )
+        record.state = "sent"
+        out.append((record.id, payload))
+    return out
+
+
+def expire_overdue(session: Session, now: datetime | None = None) -> None:
+    moment = now or datetime.now(UTC)
+    session.execute(
+        update(CommandRecord)
+        .where(CommandRecord.state.in_(("sent", "running", "queued")), CommandRecord.expires_at <= moment)
+        .values(state="expired", finished_at=moment)
+    )

@@ -1,0 +1,49 @@
+"""Remote assistance: commands sent to agents, and the append-only audit log of CSR actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, utcnow
+
+
+class CommandRecord(Base):
+    """One command a CSR sent, from issue to result. ``state``: queued (waiting for an offline agent),
+    sent, running, complete, error (the agent's ``Error_...`` status is in ``status``), expired."""
+
+    __tablename__ = "commands"
+    __table_args__ = (Index("ix_commands_agent_issued", "agent_id", "issued_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    issued_by: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(64), default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    #: When the agent reported it running (its progress event).
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    """Who did what to which home, with what outcome. Rows are never updated or deleted (the
+    migration adds triggers that refuse it)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    details: Mapped[dict[str, Any]]
+    outcome: Mapped[str] = mapped_column(String(255))
