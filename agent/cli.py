@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from . import consent
 from .config import AgentConfig, load_config
@@ -16,6 +17,7 @@ from .enroll import enroll
 from .errors import AgentError
 from .runner import Agent
 from .status import collect_status
+from .usage import cycle_report
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     p_grant.add_argument("--minutes", type=float, default=60.0)
     consent_sub.add_parser("revoke", help="end remote assistance now")
     consent_sub.add_parser("status", help="is remote assistance allowed now?")
+    p_usage = sub.add_parser("usage", help="cycle-to-date usage and the day series, as this agent counted it")
+    p_usage.add_argument("--json", action="store_true", help="machine-readable output")
     p_status = sub.add_parser("status", help="identity, link state, outbox depth, probes")
     p_status.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -61,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"enrolled as {enrollment.agent_id}; broker {enrollment.broker_url}")
         elif args.command == "run":
             asyncio.run(Agent(config).run())
+        elif args.command == "usage":
+            report = cycle_report(config.state_dir, time.time())
+            if args.json:
+                print(json.dumps(report, indent=2))
+            else:
+                _print_usage(report)
         elif args.command == "consent":
             _consent(config, args)
         elif args.command == "status":
@@ -73,6 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"homediag-agent: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_usage(report: dict[str, Any]) -> None:
+    gb = 1e9
+    cap = report["cap_bytes"]
+    print(f"cycle     {report['cycle_start']} .. {report['cycle_end']} ({report['timezone']})")
+    used = f"{report['total_bytes'] / gb:.3f} GB"
+    print(
+        f"used      {used}"
+        + (f" of {cap / gb:.0f} GB ({100 * report['total_bytes'] / cap:.1f}%)" if cap else "")
+    )
+    for day in report["daily"]:
+        print(f"  {day['date']}  down {day['bytes_rx'] / gb:8.3f} GB  up {day['bytes_tx'] / gb:8.3f} GB")
 
 
 def _consent(config: AgentConfig, args: argparse.Namespace) -> None:

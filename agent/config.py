@@ -47,7 +47,7 @@ class OutboxConfig:
 
 
 def _default_probes() -> dict[str, dict[str, Any]]:
-    return {"netdev": {"interval_s": 60}}
+    return {"netdev": {"interval_s": 60}, "usage": {"interval_s": 60}}
 
 
 @dataclass

@@ -17,15 +17,18 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+import msgspec
+
 import protocol
 from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
-from protocol.catalogue import CloudKeyParams, NoParams, RunProbeParams
+from protocol.catalogue import CloudKeyParams, NoParams, PlanParams, RunProbeParams
+from protocol.cycles import zone
 
 from . import consent as consent_store
 from . import probes
 from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
-from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
+from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, PLAN_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
 from .enroll import renew_certificate
 from .errors import AgentError, ConfigError, OutboxError
 from .identity import (
@@ -79,6 +82,7 @@ class Agent:
                 _LOGGER.warning("probe %s disabled: %s", name, reason)
                 self.disabled[name] = reason
                 continue
+            probe.attach(config.state_dir)
             self.probes[name] = probe
         self.last_results: dict[str, dict[str, Any]] = {}
         self.certificate_renewals = 0
@@ -123,6 +127,7 @@ class Agent:
         catalogue = Catalogue()
         catalogue.add(CommandSpec("run_probe", self._cmd_run_probe))
         catalogue.add(CommandSpec("support_bundle", self._cmd_support_bundle))
+        catalogue.add(CommandSpec("set_plan", self._cmd_set_plan))
         catalogue.add(CommandSpec("trust_cloud_key", self._cmd_trust_cloud_key))
         catalogue.add(CommandSpec("retire_cloud_key", self._cmd_retire_cloud_key))
         return catalogue
@@ -135,6 +140,14 @@ class Agent:
     async def _cmd_support_bundle(self, _params: NoParams) -> dict[str, Any]:
         """What a technician needs to see: status, recent log lines and probe results; no keys."""
         return {"status": await self.status(), "log": list(RECENT_LOG.lines)}
+
+    async def _cmd_set_plan(self, params: PlanParams) -> dict[str, Any]:
+        try:
+            zone(params.timezone)
+        except protocol.ProtocolError as exc:
+            raise CommandRefused("Error_InvalidParameters", str(exc)) from exc
+        write_atomic(self.config.state_dir / PLAN_FILE, msgspec.json.encode(params), 0o644)
+        return {"saved": True}
 
     async def _enqueue_result(self, result: protocol.CommandResult) -> None:
         await self._enqueue(Kind.RESULT, result)

@@ -55,6 +55,8 @@ from .const import KEY_CACHE_TTL_S, UNKNOWN_AGENT_RECHECK_S
 from .keys import KeyRing
 from .remote import apply_result, queued_for
 from .storage import Agent, Report, Sample
+from .storage.usage import UsagePlan
+from .usage import USAGE_PROBE, apply_usage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -184,6 +186,9 @@ def store_batch(
             )
             body = item.body
             if isinstance(body, TelemetryBatch):
+                for s in body.samples:
+                    if s.probe == USAGE_PROBE and s.status == "Complete":
+                        apply_usage(session, env.agent, s)
                 sample_rows.extend(
                     {
                         "agent_id": env.agent,
@@ -452,6 +457,15 @@ class Ingest:
             with self._sessions.begin() as session:
                 for agent_id in agent_ids:
                     out += [(agent_id, cid, payload) for cid, payload in queued_for(session, agent_id, key)]
+                    # The agent's copy of its plan, for cycle-to-date on the device itself.
+                    plan = session.get(UsagePlan, agent_id)
+                    if plan is not None:
+                        params = {
+                            "cap_bytes": plan.cap_bytes,
+                            "cycle_start_day": plan.cycle_start_day,
+                            "timezone": plan.timezone,
+                        }
+                        out.append((agent_id, *seal_command(key, agent_id, "set_plan", params)))
             return out
 
         loop = asyncio.get_running_loop()

@@ -71,6 +71,12 @@ class CloudKeyParams(Params):
     public_key: PublicKey
 
 
+class PlanParams(Params):
+    cap_bytes: Annotated[int, Meta(gt=0, le=10**18)]
+    cycle_start_day: Annotated[int, Meta(ge=1, le=31)]
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
 class AddPrinterParams(Params):
     uri: Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")]
     name: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -101,6 +107,7 @@ CATALOGUE: dict[str, CommandDef] = {
     "add_printer": CommandDef(AddPrinterParams, "add a printer to the PC's CUPS, driverless", consent=True),
     "trust_cloud_key": CommandDef(CloudKeyParams, "pin the cloud's next signing key", internal=True),
     "retire_cloud_key": CommandDef(CloudKeyParams, "drop a retired cloud signing key", internal=True),
+    "set_plan": CommandDef(PlanParams, "the subscriber's cap and billing cycle", internal=True),
 }
 
 

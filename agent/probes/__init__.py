@@ -8,7 +8,7 @@ from importlib import import_module
 
 from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, Requirements, create, register, registered
 
-SHIPPED: tuple[str, ...] = ("netdev",)
+SHIPPED: tuple[str, ...] = ("netdev", "usage")
 
 for _module in SHIPPED:
     import_module(f"{__name__}.{_module}")

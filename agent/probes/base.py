@@ -13,6 +13,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from ..errors import ConfigError
@@ -52,6 +53,7 @@ class Probe(ABC):
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         options = dict(options)
+        self.state_dir: Path | None = None
         self.enabled = bool(options.pop("enabled", True))
         interval = options.pop("interval_s", self.default_interval_s)
         if (
@@ -62,6 +64,10 @@ class Probe(ABC):
             raise ProbeConfigError(f"{self.name}: interval_s must be between 0.05 and 86400 seconds")
         self.interval_s = float(interval)
         self.configure(options)
+
+    def attach(self, state_dir: Path) -> None:
+        """Called once by the runner: where a probe that keeps state between runs may keep it."""
+        self.state_dir = state_dir
 
     def configure(self, options: dict[str, Any]) -> None:
         """Validate probe-specific options; the default accepts none."""

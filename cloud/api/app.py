@@ -11,7 +11,7 @@ from ..config import Settings
 from ..const import CLOUD_VERSION
 from ..keys import KeyRing
 from ..pki import CertificateAuthority
-from .routes import agents, commands, enrollments, health, pki
+from .routes import agents, commands, enrollments, health, pki, usage
 
 
 def create_app(
@@ -34,6 +34,7 @@ def create_app(
     api.include_router(agents.router)
     api.include_router(pki.router)
     api.include_router(commands.router)
+    api.include_router(usage.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

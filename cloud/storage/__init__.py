@@ -3,6 +3,7 @@
 from .assistance import AuditEntry, CommandRecord
 from .db import make_engine, make_sessionmaker, migrate
 from .models import Agent, Base, Certificate, EnrollmentFailure, PairingCode, Report, Sample, utcnow
+from .usage import UsageHour, UsagePlan
 
 __all__ = [
     "Agent",
@@ -14,6 +15,8 @@ __all__ = [
     "PairingCode",
     "Report",
     "Sample",
+    "UsageHour",
+    "UsagePlan",
     "make_engine",
     "make_sessionmaker",
     "migrate",

@@ -1,0 +1,83 @@
+"""Usage in the cloud: exact hourly sums from interval samples, and cycles in the subscriber's zone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import protocol
+from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
+from cloud.ingest import Incoming, store_batch
+from cloud.storage import make_engine, make_sessionmaker, migrate
+from cloud.usage import cycle_usage, set_plan
+from protocol import Sample, TelemetryBatch
+
+TZ = "America/Argentina/Buenos_Aires"
+KEY = protocol.generate_private_key()
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine: Engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def _agent(sessions: sessionmaker[Session]) -> str:
+    with sessions.begin() as session:
+        code = issue_pairing_code(session, ttl_s=60)
+    with sessions.begin() as session:
+        return redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+
+
+def _report(agent_id: str, seq: int, start: datetime, end: datetime, rx: int, tx: int) -> Incoming:
+    data = {
+        "Interface": "wan",
+        "Start": start.timestamp(),
+        "End": end.timestamp(),
+        "BytesReceived": rx,
+        "BytesSent": tx,
+        "Events": [],
+    }
+    body = TelemetryBatch(samples=[Sample(probe="usage", at=end.timestamp(), status="Complete", data=data)])
+    envelope = protocol.unseal(
+        protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=seq), KEY.public_key()
+    )
+    return Incoming(envelope, body)
+
+
+def test_boundary_of_a_cycle_starting_on_the_15th_in_buenos_aires(sessions: sessionmaker[Session]) -> None:
+    agent_id = _agent(sessions)
+    with sessions.begin() as session:
+        set_plan(session, agent_id, cap_bytes=200 * 10**9, cycle_start_day=15, timezone=TZ)
+    # 23:59 and 00:01 local time on the night the new cycle starts (local = UTC-3).
+    late = (datetime(2026, 11, 15, 2, 58, 30, tzinfo=UTC), datetime(2026, 11, 15, 2, 59, 30, tzinfo=UTC))
+    early = (datetime(2026, 11, 15, 3, 0, 30, tzinfo=UTC), datetime(2026, 11, 15, 3, 1, 30, tzinfo=UTC))
+    items = [_report(agent_id, 1, *late, 1000, 100), _report(agent_id, 2, *early, 5000, 500)]
+    store_batch(sessions, items)
+    store_batch(sessions, items)  # a replay changes nothing
+    with sessions() as session:
+        old = cycle_usage(session, agent_id, datetime(2026, 11, 15, 2, 59, 45, tzinfo=UTC))
+        new = cycle_usage(session, agent_id, datetime(2026, 11, 15, 3, 1, 45, tzinfo=UTC))
+    assert (old.bytes_rx, old.bytes_tx) == (1000, 100)
+    assert (new.bytes_rx, new.bytes_tx) == (5000, 500)
+    assert old.end == new.start == datetime(2026, 11, 15, 3, tzinfo=UTC)
+    assert old.daily == [{"date": "2026-11-14", "bytes_rx": 1000, "bytes_tx": 100}]
+    assert new.daily == [{"date": "2026-11-15", "bytes_rx": 5000, "bytes_tx": 500}]
+    assert new.cap_bytes == 200 * 10**9
+
+
+def test_an_interval_across_hours_is_split_exactly(sessions: sessionmaker[Session]) -> None:
+    agent_id = _agent(sessions)
+    start = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+    end = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
+    store_batch(sessions, [_report(agent_id, 1, start, end, 4001, 3)])
+    with sessions() as session:
+        usage = cycle_usage(session, agent_id, end)
+    assert (usage.bytes_rx, usage.bytes_tx) == (4001, 3)
