@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.support import CloudProcess, Mosquitto, SecureBroker
+from tests.support import CloudProcess, Mosquitto, PostgresServer, SecureBroker
 
 #: The virtual home's fixtures (`home`, `clean_home`): one lab per session, see docs/lab.md.
 pytest_plugins = ["lab.pytest_plugin"]
@@ -37,6 +38,31 @@ def _no_leaked_threads() -> Iterator[None]:
     ):
         time.sleep(0.05)
     assert not leaked, f"leaked threads: {[t.name for t in leaked]}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session; tests take a fresh database each (``new_database``)."""
+    try:
+        server = PostgresServer()
+    except FileNotFoundError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{exc} (CI=true: PostgreSQL tests must run, not skip)")
+        pytest.skip(str(exc))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same tests on both stores the cloud supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
 
 
 @pytest.fixture

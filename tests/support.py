@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,12 +11,16 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 API_TOKEN = "test-operator-token-0123456789"
@@ -207,6 +212,13 @@ class CloudProcess:
         return sqlite3.connect(self.db_path, timeout=30)
 
     def report_keys(self, agent_id: str) -> list[tuple[int, int]]:
+        if self.db_url.startswith("postgresql"):
+            dsn = self.db_url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(dsn) as conn:
+                rows = conn.execute(
+                    "SELECT epoch, seq FROM reports WHERE agent_id = %s ORDER BY epoch, seq", (agent_id,)
+                ).fetchall()
+            return [(int(e), int(s)) for e, s in rows]
         with self.db() as db:
             return db.execute(
                 "SELECT epoch, seq FROM reports WHERE agent_id = ? ORDER BY epoch, seq", (agent_id,)
@@ -344,3 +356,64 @@ class SecureBroker(Mosquitto):
 
     def log(self) -> str:
         return (self.workdir / "mosquitto.log").read_text(errors="replace")
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on a free loopback port (Debian's postgresql package).
+
+    As root the server runs as the ``postgres`` user (initdb refuses root); its data lives in a
+    temporary directory owned by that user and removed at the end.
+    """
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            raise FileNotFoundError("PostgreSQL is not installed (./dev test installs it as root)")
+        self.bin = bins[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="homediag-pg-"))
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
+            "-o",
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+        )
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def new_database(self) -> str:
+        """A fresh, empty database; returns its SQLAlchemy URL."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"

@@ -34,8 +34,8 @@ from protocol import Status, TelemetryBatch
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
     migrate(engine)
     yield engine
     engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -22,8 +21,8 @@ KEY = protocol.generate_private_key()
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine: Engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine: Engine = make_engine(database_url)
     migrate(engine)
     yield make_sessionmaker(engine)
     engine.dispose()

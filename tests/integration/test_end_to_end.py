@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import AgentProcess, CloudProcess, wait_for
+from tests.support import AgentProcess, CloudProcess, Mosquitto, PostgresServer, assert_exactly_once, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -69,3 +69,26 @@ def test_api_requires_the_operator_token(cloud: CloudProcess) -> None:
     assert info.value.code == 401
     info.value.close()
     assert "/api/v1/agents/{agent_id}/telemetry/latest" in cloud.get("/openapi.json")["paths"]
+
+
+def test_on_postgresql_with_a_cloud_crash(
+    postgres: PostgresServer, mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The same path with PostgreSQL as the store, through a SIGKILL of the cloud."""
+    cloud = CloudProcess(tmp_path, broker_url=mosquitto.url, db_url=postgres.new_database())
+    cloud.start()
+    agent = AgentProcess(tmp_path, probes={"netdev": {"interval_s": 0.1}})
+    try:
+        agent_id = agent.enroll(cloud)
+        agent.start()
+        wait_for(lambda: len(cloud.report_keys(agent_id)) >= 20, 20, "reports in PostgreSQL")
+        cloud.stop(signal.SIGKILL)
+        cloud.start()
+        wait_for(lambda: len(cloud.report_keys(agent_id)) >= 60, 30, "reports after the crash")
+        agent.restart_quiet()
+        assert assert_exactly_once(cloud, agent) >= 60
+        latest = cloud.get(f"/api/v1/agents/{agent_id}/telemetry/latest")["probes"]
+        assert latest["netdev"]["status"] == "Complete"
+    finally:
+        agent.stop()
+        cloud.stop()
