@@ -15,7 +15,7 @@ from .enrollment import issue_pairing_code, write_crl
 from .errors import CloudError
 from .keys import begin_rotation, finish_rotation
 from .pki import CertificateAuthority
-from .service import serve
+from .service import run_ingest, serve
 from .storage import make_engine, make_sessionmaker, migrate
 
 
@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--public-broker", help="broker URL handed to agents, if it differs")
     p_serve.add_argument("--host", help="API listen address (default 127.0.0.1)")
     p_serve.add_argument("--port", type=int, help="API port (default 8000)")
+    p_serve.add_argument("--share-group", help="MQTT shared-subscription group, to add `ingest` workers")
+    p_ingest = sub.add_parser("ingest", help="an ingest worker only; several share the load (--share-group)")
+    p_ingest.add_argument("--broker", required=True, help="the broker (mqtt://host:port or mqtts://...)")
+    p_ingest.add_argument("--share-group", help="MQTT shared-subscription group")
     p_code = sub.add_parser("pairing-code", help="print a one-time pairing code for a new agent")
     p_code.add_argument("--ttl", type=int, help="seconds the code stays valid (default 900)")
     p_code.add_argument("--note", default="", help="who or what the code is for")
@@ -61,6 +65,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "host": "api_host",
         "port": "api_port",
         "ttl": "pairing_code_ttl_s",
+        "share_group": "ingest_share_group",
     }
     for arg, setting in mapping.items():
         value = getattr(args, arg, None)
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.command == "serve":
             asyncio.run(serve(settings))
+        elif args.command == "ingest":
+            asyncio.run(run_ingest(settings))
         elif args.command in ("pairing-code", "migrate"):
             engine = make_engine(settings.database_url)
             migrate(engine)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     #: The cloud's own client certificate and key for a broker that requires one (mTLS).
     broker_cert_file: str = ""
     broker_key_file: str = ""
+    #: MQTT shared-subscription group: several ingest processes split the agents' messages.
+    ingest_share_group: str = ""
     ingest_batch_max: int = 500
     ingest_batch_wait_s: float = 0.02
     log_level: str = "INFO"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 
 import uvicorn
 
@@ -49,6 +50,7 @@ async def serve(settings: Settings) -> None:
         batch_max=settings.ingest_batch_max,
         batch_wait_s=settings.ingest_batch_wait_s,
         tls=TlsSettings(settings.broker_ca_file, settings.broker_cert_file, settings.broker_key_file),
+        share_group=settings.ingest_share_group or None,
     )
     app = create_app(settings=settings, sessions=sessions, keys=keys, ca=ca, ingest=ingest)
     server = uvicorn.Server(
@@ -71,4 +73,40 @@ async def serve(settings: Settings) -> None:
             await ingest_task
         if broker is not None:
             await broker.stop()
+        engine.dispose()
+
+
+async def run_ingest(settings: Settings) -> None:
+    """An ingest worker alone (no API, no broker): run several with one share group to scale out."""
+    if settings.uses_embedded_broker:
+        raise ConfigError("an ingest worker needs --broker: the embedded broker lives in `serve`")
+    engine = make_engine(settings.database_url)
+    await asyncio.get_running_loop().run_in_executor(None, migrate, engine)
+    keys = KeyRing(settings.state_dir)
+    keys.get()
+    ingest = Ingest(
+        broker=BrokerAddress.parse(settings.effective_broker_url),
+        session_factory=make_sessionmaker(engine),
+        keys=keys,
+        batch_max=settings.ingest_batch_max,
+        batch_wait_s=settings.ingest_batch_wait_s,
+        tls=TlsSettings(settings.broker_ca_file, settings.broker_cert_file, settings.broker_key_file),
+        share_group=settings.ingest_share_group or None,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task(ingest.run(), name="ingest")
+    _LOGGER.info(
+        "ingest worker on %s (share group %s)",
+        settings.effective_broker_url,
+        settings.ingest_share_group or "none",
+    )
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         engine.dispose()
