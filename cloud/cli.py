@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from .errors import CloudError
 from .keys import begin_rotation, finish_rotation
 from .pki import CertificateAuthority
 from .service import run_ingest, serve
+from .simulate import simulate
 from .storage import make_engine, make_sessionmaker, migrate
 
 
@@ -49,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     p_broker.add_argument(
         "--name", action="append", dest="names", help="broker host name or address (repeat)"
     )
+    p_sim = sub.add_parser("simulate", help="a fleet of synthetic homes publishing signed telemetry")
+    p_sim.add_argument("--agents", type=int, default=10)
+    p_sim.add_argument("--cloud", required=True, help="the cloud's API URL")
+    p_sim.add_argument("--broker", required=True, help="the broker the homes publish to")
+    p_sim.add_argument("--interval", type=float, default=10.0, help="seconds between reports of one home")
+    p_sim.add_argument("--duration", type=float, default=60.0, help="seconds of reporting")
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("api-token", help="print the operator API token (development)")
     return parser
@@ -87,6 +96,18 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(serve(settings))
         elif args.command == "ingest":
             asyncio.run(run_ingest(settings))
+        elif args.command == "simulate":
+            stats = asyncio.run(
+                simulate(
+                    args.cloud.rstrip("/"),
+                    settings.resolved_api_token(),
+                    args.broker,
+                    agents=args.agents,
+                    interval_s=args.interval,
+                    duration_s=args.duration,
+                )
+            )
+            print(json.dumps(asdict(stats)))
         elif args.command in ("pairing-code", "migrate"):
             engine = make_engine(settings.database_url)
             migrate(engine)

@@ -1,0 +1,212 @@
+"""`homediag-cloud simulate`: a fleet of synthetic homes for demos, load tests and capacity figures.
+
+Each home enrolls like a real agent (its own Ed25519 key, a TLS key and CSR, a pairing code from
+the API) and then publishes signed telemetry through the real broker with a daily rhythm: line
+usage that peaks in the evening and interface counters that grow with it. Like an agent, it keeps
+every report until the cloud's signed ack names it and re-sends what is not acknowledged, so the
+figures it prints are end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiomqtt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+import protocol
+from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Hello, Sample, Status, TelemetryBatch
+
+RESEND_AFTER_S = 10.0
+
+
+def _post(url: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - URL from the operator
+        reply: dict[str, Any] = json.loads(response.read())
+        return reply
+
+
+def _csr() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "simulated")]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def diurnal(at: float, phase_h: float) -> float:
+    """Relative traffic at a time of day: low at night, peaking in the evening (0.1 .. 1.0)."""
+    hour = (at / 3600 + phase_h) % 24
+    return 0.55 + 0.45 * math.sin((hour - 14) / 24 * 2 * math.pi)
+
+
+@dataclass
+class SimulatedHome:
+    agent_id: str
+    key: Ed25519PrivateKey
+    cloud_keys: list[protocol.Ed25519PublicKey]
+    phase_h: float
+    epoch: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+    seq: int = 0
+    pending: dict[int, tuple[float, str, bytes]] = field(default_factory=dict)
+    acked: int = 0
+    counters: list[int] = field(default_factory=lambda: [0, 0])
+
+    def seal(self, body: protocol.Body) -> bytes:
+        self.seq += 1
+        return protocol.seal(self.key, agent=self.agent_id, body=body, epoch=self.epoch, seq=self.seq)
+
+    def telemetry(self, now: float, interval_s: float) -> TelemetryBatch:
+        rate = diurnal(now, self.phase_h) * random.uniform(0.6, 1.4) * 250_000  # noqa: S311 - simulation
+        rx, tx = int(rate * interval_s), int(rate * interval_s / 8)
+        self.counters[0] += rx
+        self.counters[1] += tx
+        usage = {
+            "Interface": "wan",
+            "Start": now - interval_s,
+            "End": now,
+            "BytesReceived": rx,
+            "BytesSent": tx,
+            "Events": [],
+        }
+        netdev = {"Interface": {"wan": {"BytesReceived": self.counters[0], "BytesSent": self.counters[1]}}}
+        return TelemetryBatch(
+            samples=[
+                Sample(probe="usage", at=now, status="Complete", data=usage),
+                Sample(probe="netdev", at=now, status="Complete", data=netdev),
+            ]
+        )
+
+
+def enroll_home(cloud_url: str, token: str, index: int) -> SimulatedHome:
+    key = protocol.generate_private_key()
+    code = _post(f"{cloud_url}/api/v1/pairing-codes", {"note": f"simulated home {index}"}, token)["code"]
+    reply = _post(
+        f"{cloud_url}/api/v1/enrollments",
+        {
+            "code": code,
+            "public_key": protocol.public_key_text(key),
+            "hostname": f"sim-{index:06d}",
+            "platform": "simulated",
+            "agent_version": "simulator",
+            "csr": _csr(),
+        },
+    )
+    return SimulatedHome(
+        agent_id=reply["agent_id"],
+        key=key,
+        cloud_keys=[protocol.load_public_key(k) for k in reply["cloud_public_keys"]],
+        phase_h=random.uniform(-1.5, 1.5),  # noqa: S311 - simulation
+    )
+
+
+@dataclass
+class FleetStats:
+    homes: int = 0
+    sent: int = 0
+    acked: int = 0
+    resent: int = 0
+
+
+async def _run_home(
+    home: SimulatedHome, broker: BrokerAddress, interval_s: float, until: float, stats: FleetStats
+) -> None:
+    status_topic = protocol.topic_for(home.agent_id, Channel.STATUS)
+    session = time.time()
+    will = aiomqtt.Will(
+        status_topic,
+        protocol.seal(home.key, agent=home.agent_id, body=Status(state="offline", session=session)),
+        1,
+        True,
+    )
+    async with aiomqtt.Client(
+        broker.host, broker.port, identifier=home.agent_id, will=will, keepalive=30
+    ) as client:
+        await client.subscribe(protocol.topic_for(home.agent_id, Channel.ACK), qos=1)
+        await client.publish(
+            status_topic,
+            protocol.seal(home.key, agent=home.agent_id, body=Status(state="online", session=session)),
+            qos=1,
+            retain=True,
+        )
+
+        async def send(channel: Channel, body: protocol.Body) -> None:
+            payload = home.seal(body)
+            home.pending[home.seq] = (time.monotonic(), channel.value, payload)
+            await client.publish(protocol.topic_for(home.agent_id, channel), payload, qos=1)
+            stats.sent += 1
+
+        async def acks() -> None:
+            async for message in client.messages:
+                envelope = None
+                for key in home.cloud_keys:
+                    try:
+                        envelope = protocol.unseal(bytes(message.payload), key)
+                        break
+                    except protocol.ProtocolError:
+                        continue
+                if envelope is None:
+                    continue
+                ack = protocol.decode_body(envelope, Ack)
+                if ack.epoch == home.epoch:
+                    for seq in [*ack.seqs, *ack.rejected]:
+                        if home.pending.pop(seq, None) is not None:
+                            stats.acked += 1
+
+        reader = asyncio.create_task(acks())
+        try:
+            await send(
+                Channel.HELLO,
+                Hello(agent_version="simulator", platform="simulated", hostname=home.agent_id[:12]),
+            )
+            await asyncio.sleep(random.uniform(0, interval_s))  # noqa: S311 - spread the fleet
+            while time.time() < until or home.pending:
+                if time.time() < until:
+                    await send(Channel.TELEMETRY, home.telemetry(time.time(), interval_s))
+                now = time.monotonic()
+                for seq, (sent_at, channel, payload) in list(home.pending.items()):
+                    if now - sent_at > RESEND_AFTER_S:
+                        home.pending[seq] = (now, channel, payload)
+                        await client.publish(
+                            protocol.topic_for(home.agent_id, Channel(channel)), payload, qos=1
+                        )
+                        stats.resent += 1
+                if time.time() > until + 60:
+                    break
+                await asyncio.sleep(interval_s if time.time() < until else 0.2)
+        finally:
+            await client.publish(
+                status_topic,
+                protocol.seal(home.key, agent=home.agent_id, body=Status(state="offline", session=session)),
+                qos=1,
+                retain=True,
+            )
+            reader.cancel()
+
+
+async def simulate(
+    cloud_url: str, token: str, broker_url: str, *, agents: int, interval_s: float, duration_s: float
+) -> FleetStats:
+    loop = asyncio.get_running_loop()
+    homes = [await loop.run_in_executor(None, enroll_home, cloud_url, token, i) for i in range(agents)]
+    stats = FleetStats(homes=len(homes))
+    until = time.time() + duration_s
+    broker = BrokerAddress.parse(broker_url)
+    await asyncio.gather(*(_run_home(h, broker, interval_s, until, stats) for h in homes))
+    return stats
