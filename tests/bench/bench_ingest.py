@@ -31,7 +31,7 @@ import protocol
 from cloud.keys import load_or_create_cloud_key
 from cloud.storage import Agent, make_engine, make_sessionmaker, migrate
 from protocol import BrokerAddress, Channel, Sample, TelemetryBatch
-from tests.support import CloudProcess, Mosquitto
+from tests.support import CloudProcess, Mosquitto, PostgresServer
 
 
 def _messages(n: int, agents: list[tuple[str, protocol.Ed25519PrivateKey]]) -> list[tuple[str, bytes]]:
@@ -130,8 +130,9 @@ def bench_end_to_end(
     broker: Mosquitto,
     messages: list[tuple[str, bytes]],
     agents: list[tuple[str, protocol.Ed25519PrivateKey]],
+    db_url: str | None = None,
 ) -> float:
-    cloud = CloudProcess(workdir, broker_url=broker.url)
+    cloud = CloudProcess(workdir, broker_url=broker.url, db_url=db_url)
     engine = make_engine(cloud.db_url)
     migrate(engine)
     with make_sessionmaker(engine).begin() as session:
@@ -175,6 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument(
+        "--postgres", action="store_true", help="store in a throw-away PostgreSQL, not SQLite"
+    )
     args = parser.parse_args()
     agents = [(f"bench-{i:05d}", protocol.generate_private_key()) for i in range(args.agents)]
     messages = _messages(args.messages, agents)
@@ -184,10 +188,20 @@ def main() -> None:
         broker.start()
         try:
             raw = bench_raw(BrokerAddress.parse(broker.url), messages)
-            e2e = bench_end_to_end(Path(tmp), broker, messages, agents)
+            pg = PostgresServer() if args.postgres else None
+            if pg is not None:
+                pg.start()
+            try:
+                e2e = bench_end_to_end(Path(tmp), broker, messages, agents, pg.new_database() if pg else None)
+            finally:
+                if pg is not None:
+                    pg.stop()
         finally:
             broker.stop()
-    print(f"messages: {len(messages)} from {len(agents)} agents, {size:.0f} bytes each, QoS 1, mosquitto")
+    store = "PostgreSQL" if args.postgres else "SQLite"
+    print(
+        f"messages: {len(messages)} from {len(agents)} agents, {size:.0f} bytes each, QoS 1, mosquitto, {store}"
+    )
     print(f"raw paho subscriber:        {raw:8.0f} msg/s")
     print(f"end to end (ingest + ack):  {e2e:8.0f} msg/s")
     print(f"ratio:                      {e2e / raw:8.2f}")
