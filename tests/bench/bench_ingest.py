@@ -199,9 +199,7 @@ def main() -> None:
         finally:
             broker.stop()
     store = "PostgreSQL" if args.postgres else "SQLite"
-    print(
-        f"messages: {len(messages)} from {len(agents)} agents, {size:.0f} bytes each, QoS 1, mosquitto, {store}"
-    )
+    print(f"messages: {len(messages)} from {len(agents)} agents, {size:.0f} bytes, QoS 1, mosquitto, {store}")
     print(f"raw paho subscriber:        {raw:8.0f} msg/s")
     print(f"end to end (ingest + ack):  {e2e:8.0f} msg/s")
     print(f"ratio:                      {e2e / raw:8.2f}")
