@@ -3,7 +3,7 @@
 from .assistance import AuditEntry, CommandRecord
 from .db import make_engine, make_sessionmaker, migrate
 from .models import Agent, Base, Certificate, EnrollmentFailure, PairingCode, Report, Sample, utcnow
-from .usage import UsageHour, UsagePlan
+from .usage import DeviceClassHour, UsageHour, UsagePlan
 
 __all__ = [
     "Agent",
@@ -11,6 +11,7 @@ __all__ = [
     "Base",
     "Certificate",
     "CommandRecord",
+    "DeviceClassHour",
     "EnrollmentFailure",
     "PairingCode",
     "Report",
