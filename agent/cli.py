@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import consent
+from . import consent, diagnostics
 from .config import AgentConfig, load_config
 from .enroll import enroll
 from .errors import AgentError
+from .meter import meter
 from .runner import Agent
 from .status import collect_status
 from .usage import cycle_report
@@ -39,6 +40,18 @@ def _parser() -> argparse.ArgumentParser:
     consent_sub.add_parser("status", help="is remote assistance allowed now?")
     p_usage = sub.add_parser("usage", help="cycle-to-date usage and the day series, as this agent counted it")
     p_usage.add_argument("--json", action="store_true", help="machine-readable output")
+    p_meter = sub.add_parser("meter", help="on a gateway: what each device moves now, per traffic class")
+    p_meter.add_argument("--seconds", type=float, default=10.0, help="how long to count (0: until SIGTERM)")
+    p_meter.add_argument("--interval", type=float, default=1.0, help="seconds between conntrack polls")
+    p_meter.add_argument("--enable-accounting", action="store_true", help="switch nf_conntrack_acct on")
+    p_meter.add_argument("--method", choices=["conntrack", "capture"], default="conntrack")
+    p_meter.add_argument("--interface", help="with --method capture: the LAN, bridge or mirror interface")
+    p_meter.add_argument("--json", action="store_true", help="machine-readable output")
+    p_discover = sub.add_parser("discover", help="find the devices of the home (mDNS, ARP, SSDP, IPP)")
+    p_discover.add_argument("--json", action="store_true", help="machine-readable output")
+    p_discover.add_argument("--timeout", type=float, default=4.0, help="seconds to listen (1-60)")
+    p_discover.add_argument("--interface", help="only this interface (default: every up IPv4 interface)")
+    diagnostics.add_parser(sub)
     p_status = sub.add_parser("status", help="identity, link state, outbox depth, probes")
     p_status.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -71,6 +84,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(report, indent=2))
             else:
                 _print_usage(report)
+        elif args.command == "meter":
+            counted = meter(
+                config.state_dir,
+                args.seconds,
+                interval_s=args.interval,
+                enable_accounting=args.enable_accounting,
+                method=args.method,
+                interface=args.interface,
+            )
+            print(json.dumps(counted, indent=2) if args.json else _meter_table(counted))
+        elif args.command == "discover":
+            from .discovery.report import discover  # noqa: PLC0415 - zeroconf only when discovering
+
+            return discover(min(60.0, max(1.0, args.timeout)), args.interface, args.json)
+        elif args.command == "diagnose":
+            return diagnostics.main(args)
         elif args.command == "consent":
             _consent(config, args)
         elif args.command == "status":
@@ -85,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _meter_table(counted: dict[str, Any]) -> str:
+    lines = [f"status: {counted.get('Status')}", f"{'device':<19} {'down':>12} {'up':>12}  classes"]
+    for d in counted["devices"]:
+        classes = ", ".join(sorted(d["classes"], key=lambda c: -sum(d["classes"][c].values())))
+        lines.append(f"{d['device']:<19} {_human(d['bytes_rx']):>12} {_human(d['bytes_tx']):>12}  {classes}")
+    return "\n".join(lines)
+
+
 def _print_usage(report: dict[str, Any]) -> None:
     gb = 1e9
     cap = report["cap_bytes"]
@@ -96,6 +133,17 @@ def _print_usage(report: dict[str, Any]) -> None:
     )
     for day in report["daily"]:
         print(f"  {day['date']}  down {day['bytes_rx'] / gb:8.3f} GB  up {day['bytes_tx'] / gb:8.3f} GB")
+    if report.get("devices"):
+        print(_meter_table({"Status": "Complete", "devices": report["devices"]}))
+
+
+def _human(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.2f} GB"
 
 
 def _consent(config: AgentConfig, args: argparse.Namespace) -> None:

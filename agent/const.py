@@ -21,3 +21,6 @@ CA_FILE: Final = "ca.pem"
 #: How often the running agent refreshes status.json for `homediag-agent status`.
 STATUS_WRITE_INTERVAL_S: Final = 2.0
 ENROLL_TIMEOUT_S: Final = 15.0
+
+#: Per-device, per-class hours kept by the device_usage probe (agent/flows.py).
+DEVICE_USAGE_FILE = "device-usage.sqlite"

@@ -21,14 +21,15 @@ import msgspec
 
 import protocol
 from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
-from protocol.catalogue import CloudKeyParams, NoParams, PlanParams, RunProbeParams
+from protocol.catalogue import AddPrinterParams, CloudKeyParams, NoParams, PlanParams, RunProbeParams
 from protocol.cycles import zone
 
 from . import consent as consent_store
-from . import probes
+from . import diagnostics, probes
 from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
 from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, PLAN_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
+from .discovery import commands as discovery_commands
 from .enroll import renew_certificate
 from .errors import AgentError, ConfigError, OutboxError
 from .identity import (
@@ -43,6 +44,8 @@ from .identity import (
 )
 from .link import Link
 from .outbox import AsyncOutbox, Outbox
+from .printing import add_printer
+from .usage import cycle_report
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -130,6 +133,16 @@ class Agent:
         catalogue.add(CommandSpec("set_plan", self._cmd_set_plan))
         catalogue.add(CommandSpec("trust_cloud_key", self._cmd_trust_cloud_key))
         catalogue.add(CommandSpec("retire_cloud_key", self._cmd_retire_cloud_key))
+        catalogue.add(CommandSpec("usage_snapshot", self._cmd_usage_snapshot))
+        catalogue.add(CommandSpec("add_printer", self._cmd_add_printer))
+        catalogue.add(CommandSpec("discover", discovery_commands.discover_command))
+        catalogue.add(CommandSpec("printer_check", discovery_commands.printer_check_command))
+        catalogue.add(CommandSpec("ping", diagnostics.ping_command))
+        catalogue.add(CommandSpec("traceroute", diagnostics.traceroute_command))
+        catalogue.add(CommandSpec("dns_lookup", diagnostics.dns_lookup_command))
+        catalogue.add(CommandSpec("http_check", diagnostics.http_check_command))
+        catalogue.add(CommandSpec("download_test", diagnostics.download_test_command))
+        catalogue.add(CommandSpec("upload_test", diagnostics.upload_test_command))
         return catalogue
 
     async def _on_command(self, envelope: protocol.Envelope) -> None:
@@ -152,11 +165,18 @@ class Agent:
     async def _enqueue_result(self, result: protocol.CommandResult) -> None:
         await self._enqueue(Kind.RESULT, result)
 
+    async def _cmd_usage_snapshot(self, _params: NoParams) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, cycle_report, self.config.state_dir, time.time())
+
+    async def _cmd_add_printer(self, params: AddPrinterParams) -> dict[str, Any]:
+        return await add_printer(params.uri, params.name)
+
     async def _cmd_run_probe(self, params: RunProbeParams) -> dict[str, Any]:
         probe = self.probes.get(params.probe)
         if probe is None:
             raise CommandRefused("Error_Refused", f"probe {params.probe!r} is not running on this agent")
-        result = await probe.run()
+        result = await probe.run_now()
         return {"probe": params.probe, "status": result.status, "data": result.data}
 
     def _consent_active(self, now: float) -> bool:
@@ -226,9 +246,10 @@ class Agent:
             except Exception as exc:  # a probe bug must not stop the agent
                 _LOGGER.exception("probe %s crashed", probe.name)
                 result = probes.ProbeResult.error("Error_Internal", f"{type(exc).__name__}: {exc}")
-            sample = Sample(probe=probe.name, at=started, status=result.status, data=result.data)
-            self.last_results[probe.name] = {"at": started, "status": result.status}
-            await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))
+            if result is not None:
+                sample = Sample(probe=probe.name, at=started, status=result.status, data=result.data)
+                self.last_results[probe.name] = {"at": started, "status": result.status}
+                await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))
             # Fixed-rate schedule that skips missed ticks instead of bursting.
             next_run += probe.interval_s
             now = loop.time()

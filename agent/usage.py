@@ -27,7 +27,8 @@ from typing import Any
 
 from protocol.cycles import cycle_bounds, split_by_hour, zone
 
-from .const import PLAN_FILE
+from .const import DEVICE_USAGE_FILE, PLAN_FILE
+from .flows import DeviceHours
 from .identity import write_atomic
 
 WRAP_32 = 2**32
@@ -168,6 +169,7 @@ def cycle_report(state_dir: Path, now: float) -> dict[str, Any]:
         day[0] += rx
         day[1] += tx
     rx_total, tx_total = sum(d[0] for d in days.values()), sum(d[1] for d in days.values())
+    devices_db = state_dir / DEVICE_USAGE_FILE
     return {
         "cycle_start": start.isoformat(),
         "cycle_end": end.isoformat(),
@@ -177,6 +179,10 @@ def cycle_report(state_dir: Path, now: float) -> dict[str, Any]:
         "bytes_tx": tx_total,
         "total_bytes": rx_total + tx_total,
         "daily": [{"date": d, "bytes_rx": v[0], "bytes_tx": v[1]} for d, v in sorted(days.items())],
-        # Per-device accounting needs the agent on the gateway (conntrack); not measured here yet.
-        "devices": None,
+        # Per device only where the agent meters a gateway's connection tracking (probe device_usage).
+        "devices": (
+            DeviceHours(devices_db).breakdown(start.timestamp(), end.timestamp())
+            if devices_db.exists()
+            else None
+        ),
     }

@@ -8,15 +8,18 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from .broker_config import write_broker_config
+from .care import offline_daily_list, run_care_once
 from .config import Settings, load_settings
 from .enrollment import issue_pairing_code, write_crl
 from .errors import CloudError
 from .keys import begin_rotation, finish_rotation
 from .pki import CertificateAuthority
+from .retention import Horizons, enforce
 from .service import run_ingest, serve
 from .simulate import simulate
 from .storage import make_engine, make_sessionmaker, migrate
@@ -58,7 +61,17 @@ def _parser() -> argparse.ArgumentParser:
     p_sim.add_argument("--broker", required=True, help="the broker the homes publish to")
     p_sim.add_argument("--interval", type=float, default=10.0, help="seconds between reports of one home")
     p_sim.add_argument("--duration", type=float, default=60.0, help="seconds of reporting")
+    p_care = sub.add_parser("care", help="proactive care: the daily list, cap warnings, alerts")
+    care_sub = p_care.add_subparsers(dest="care_command", required=True)
+    p_list = care_sub.add_parser("daily-list", help="the daily list of a JSON Lines file of hourly records")
+    p_list.add_argument("--input", type=Path, required=True, help="hourly records (docs/care.md)")
+    p_list.add_argument("--date", type=date.fromisoformat, help="UTC day to judge (default: the newest)")
+    p_list.add_argument("--top", type=int, help="at most this many entries")
+    p_list.add_argument("--feedback", type=Path, help="CSR verdicts as JSON Lines (docs/care.md)")
+    p_list.add_argument("--strict", action="store_true", help="refuse the input if any line is malformed")
+    care_sub.add_parser("run-once", help="one pass of the care loop against the database")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("retention", help="delete what is past its retention horizon now (serve does it hourly)")
     sub.add_parser("api-token", help="print the operator API token (development)")
     return parser
 
@@ -81,6 +94,19 @@ def _settings(args: argparse.Namespace) -> Settings:
         if value is not None:
             overrides[setting] = value
     return load_settings(**overrides)
+
+
+def _care(args: argparse.Namespace, settings: Settings) -> int:
+    if args.care_command == "daily-list":
+        result = offline_daily_list(
+            args.input, args.date, top=args.top, strict=args.strict, feedback=args.feedback
+        )
+        for item in result["rejected"]:
+            print(f"{args.input}: line {item['line']}: skipped: {item['error']}", file=sys.stderr)
+        print(json.dumps(result, indent=2))
+        return 0
+    print(json.dumps(asyncio.run(run_care_once(settings)), indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             print(json.dumps(asdict(stats)))
+        elif args.command == "retention":
+            engine = make_engine(settings.database_url)
+            migrate(engine)
+            horizons = Horizons(settings.retention_raw_days, settings.retention_rollup_days)
+            print(json.dumps(enforce(make_sessionmaker(engine), horizons)))
+            engine.dispose()
         elif args.command in ("pairing-code", "migrate"):
             engine = make_engine(settings.database_url)
             migrate(engine)
@@ -146,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                 f" HOMEDIAG_BROKER_CERT_FILE={files.cloud_cert} HOMEDIAG_BROKER_KEY_FILE={files.cloud_key}"
                 f" and --broker mqtts://HOST:{args.listen_port}"
             )
+        elif args.command == "care":
+            return _care(args, settings)
         elif args.command == "api-token":
             print(settings.resolved_api_token())
     except CloudError as exc:

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .const import API_TOKEN_FILE, DB_FILE, ENV_PREFIX
@@ -23,6 +23,14 @@ def _default_state_dir() -> Path:
         return Path("/var/lib/homediag-cloud")
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "homediag-cloud"
+
+
+class CarePlan(BaseModel):
+    """A plan the care warnings may offer (``HOMEDIAG_CARE_PLANS``, a JSON list of these)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    cap_gb: float = Field(gt=0)
+    price: float = Field(ge=0)
 
 
 class Settings(BaseSettings):
@@ -56,6 +64,36 @@ class Settings(BaseSettings):
     ingest_batch_max: int = 500
     ingest_batch_wait_s: float = 0.02
     log_level: str = "INFO"
+    #: Retention (cloud/retention.py): raw reports and samples, then hourly roll-ups; 0 s: no job.
+    retention_raw_days: float = 30.0
+    retention_rollup_days: float = 400.0
+    retention_interval_s: float = 3600.0
+    # Proactive care (cloud/care, docs/care.md). Seconds between passes of the care loop; 0: off.
+    care_interval_s: float = 300.0
+    care_thresholds_percent: list[int] = [50, 75, 90, 100]
+    #: An agent not seen for this long gets one "offline" notification per outage.
+    care_offline_after_s: float = 6 * 3600.0
+    #: SMTP relay for e-mail; empty host: no e-mail is sent (such notifications are skipped).
+    care_smtp_host: str = ""
+    care_smtp_port: int = 25
+    care_smtp_starttls: bool = False
+    care_smtp_user: str = ""
+    care_smtp_password: SecretStr | None = None
+    care_smtp_from: str = "care@homediag.invalid"
+    care_smtp_timeout_s: float = 10.0
+    #: HMAC-SHA256 key of webhook signatures; required before any webhook is sent.
+    care_webhook_secret: SecretStr | None = None
+    care_webhook_timeout_s: float = 10.0
+    #: Bounded exponential back-off: base * 2**(attempt-1), at most max, then a dead letter.
+    care_retry_attempts: int = 6
+    care_retry_base_s: float = 30.0
+    care_retry_max_s: float = 3600.0
+    #: Plans for the next-plan-up offer, as JSON: [{"name": "Plus", "cap_gb": 400, "price": 35}].
+    care_plans: list[CarePlan] = []
+    care_overage_price_per_gb: float = 0.0
+    care_currency: str = "EUR"
+    #: Base of links in notifications (unsubscribe); empty: the API URL.
+    care_public_url: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -19,3 +19,9 @@ INGEST_BATCH_WAIT_S: Final = 0.02
 UNKNOWN_AGENT_RECHECK_S: Final = 5.0
 #: A known agent's key (and revocation) is re-read from the database at least this often.
 KEY_CACHE_TTL_S: Final = 10.0
+
+#: Speed-test endpoints (issue 5): what one anonymous request may cost, and how many run at once.
+SPEEDTEST_CHUNK_BYTES: Final = 64 * 1024
+SPEEDTEST_MAX_BYTES: Final = 10 * 10**9
+SPEEDTEST_MAX_DURATION_S: Final = 30.0
+SPEEDTEST_MAX_STREAMS: Final = 64

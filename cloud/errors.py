@@ -6,7 +6,10 @@ CloudError
 ├── EnrollmentRefused    the pairing code is unknown, used or expired, or the CSR is bad
 │   └── RateLimited      too many failures from one source, or codes for one subscriber
 ├── NotFound             no such agent
-└── BrokerError          the embedded broker could not start
+├── BrokerError          the embedded broker could not start
+└── CareError            proactive care (cloud/care)
+    ├── MalformedRecords the hourly records of the offline entry point were refused (strict mode)
+    └── DeliveryFailed   one attempt to send a notification failed (retried, then dead-lettered)
 """
 
 
@@ -37,4 +40,16 @@ class RateLimited(EnrollmentRefused):
 
 
 class NotFound(CloudError):
+    pass
+
+
+class CareError(CloudError):
+    pass
+
+
+class MalformedRecords(CareError):
+    pass
+
+
+class DeliveryFailed(CareError):
     pass

@@ -51,12 +51,14 @@ from protocol import (
 from protocol.const import MAX_ACK_SEQS
 
 from .commands import seal_command
+from .connectivity import CONNECTIVITY_PROBES, apply_connectivity
 from .const import KEY_CACHE_TTL_S, UNKNOWN_AGENT_RECHECK_S
+from .inventory import DISCOVERY_PROBE, apply_inventory
 from .keys import KeyRing
 from .remote import apply_result, queued_for
-from .storage import Agent, Report, Sample
+from .storage import Agent, Report, ReportWatermark, Sample
 from .storage.usage import UsagePlan
-from .usage import USAGE_PROBE, apply_usage
+from .usage import USAGE_PROBES, apply_usage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -153,6 +155,17 @@ def store_batch(
                     )
                 )
             }
+            # Reports deleted by retention leave a watermark: a replay of one is a duplicate too.
+            pairs = list({(a, e) for a, e, _s in keys})
+            marks = {
+                (a, e): s
+                for a, e, s in session.execute(
+                    select(ReportWatermark.agent_id, ReportWatermark.epoch, ReportWatermark.seq).where(
+                        tuple_(ReportWatermark.agent_id, ReportWatermark.epoch).in_(pairs)
+                    )
+                )
+            }
+            existing.update(k for k in keys if k[2] <= marks.get((k[0], k[1]), -1))
         report_rows: list[dict[str, Any]] = []
         sample_rows: list[dict[str, Any]] = []
         last_seen: dict[str, datetime] = {}
@@ -187,8 +200,12 @@ def store_batch(
             body = item.body
             if isinstance(body, TelemetryBatch):
                 for s in body.samples:
-                    if s.probe == USAGE_PROBE and s.status == "Complete":
+                    if s.probe in USAGE_PROBES and s.status == "Complete":
                         apply_usage(session, env.agent, s)
+                    elif s.probe == DISCOVERY_PROBE and s.status == "Complete":
+                        apply_inventory(session, env.agent, s)
+                    elif s.probe in CONNECTIVITY_PROBES:
+                        apply_connectivity(session, env.agent, s)
                 sample_rows.extend(
                     {
                         "agent_id": env.agent,

@@ -8,17 +8,21 @@ import logging
 import signal
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from protocol import BrokerAddress
 
 from .api import create_app
 from .broker import EmbeddedBroker
+from .care import CareLoop
 from .config import Settings
 from .enrollment import write_crl
 from .errors import ConfigError
 from .ingest import Ingest, TlsSettings
 from .keys import KeyRing
 from .pki import CertificateAuthority
+from .retention import Horizons, enforce
 from .storage import make_engine, make_sessionmaker, migrate
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,16 +68,47 @@ async def serve(settings: Settings) -> None:
         )
     )
     ingest_task = asyncio.create_task(ingest.run(), name="ingest")
+    # Proactive care (cloud/care): cap warnings, alerts, the daily list, delivery; 0 turns it off.
+    care_task = (
+        asyncio.create_task(CareLoop(settings, sessions).run(), name="care")
+        if settings.care_interval_s > 0
+        else None
+    )
+    retention_task = (
+        asyncio.create_task(_retention_loop(settings, sessions), name="retention")
+        if settings.retention_interval_s > 0
+        else None
+    )
     _LOGGER.info("API on %s, broker %s, database %s", settings.api_url, broker_address, engine.url)
     try:
         await server.serve()
     finally:
+        if retention_task is not None:
+            retention_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention_task
         ingest_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ingest_task
+        if care_task is not None:
+            care_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await care_task
         if broker is not None:
             await broker.stop()
         engine.dispose()
+
+
+async def _retention_loop(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Enforce retention now and every ``retention_interval_s``; a failed pass is logged and retried."""
+    horizons = Horizons(settings.retention_raw_days, settings.retention_rollup_days)
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            await loop.run_in_executor(None, enforce, sessions, horizons)
+        except SQLAlchemyError:
+            _LOGGER.exception("retention pass failed; next try in %.0f s", settings.retention_interval_s)
+        await asyncio.sleep(settings.retention_interval_s)
 
 
 async def run_ingest(settings: Settings) -> None:

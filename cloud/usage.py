@@ -6,23 +6,45 @@ covers gives exact totals, even for intervals the agent kept while the cloud was
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from protocol import Sample
 from protocol.cycles import cycle_bounds, split_by_hour, zone
 
-from .storage.usage import UsageHour, UsagePlan
+from .storage.usage import DeviceClassHour, UsageHour, UsagePlan
+
+_LOGGER = logging.getLogger(__name__)
 
 USAGE_PROBE = "usage"
+DEVICE_USAGE_PROBE = "device_usage"
+USAGE_PROBES = frozenset({USAGE_PROBE, DEVICE_USAGE_PROBE})
+#: The classes the agent reports (agent/flows.py); anything else is stored as "other".
+TRAFFIC_CLASSES = frozenset({"web", "video", "gaming", "calls", "mail", "smtp", "dns", "vpn", "p2p", "other"})
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_FIELDS = {
+    "bytes_rx": "BytesReceived",
+    "bytes_tx": "BytesSent",
+    "flows": "Flows",
+    "remote_hosts": "RemoteHosts",
+    "smtp_connections": "SMTPConnections",
+}
+#: An hour's running total can be no larger than this (a 100 Gbit/s line for an hour is 4.5e13).
+_MAX_COUNT = 10**15
 
 
 def apply_usage(session: Session, agent_id: str, sample: Sample) -> None:
+    """Fold one stored usage sample (line or per device) into the hourly tables."""
+    if sample.probe == DEVICE_USAGE_PROBE:
+        apply_device_usage(session, agent_id, sample)
+        return
     data = sample.data
     try:
         start, end = float(data["Start"]), float(data["End"])
@@ -48,6 +70,117 @@ def apply_usage(session: Session, agent_id: str, sample: Sample) -> None:
         ),
         rows,
     )
+
+
+def _device_rows(agent_id: str, hours: object) -> tuple[list[dict[str, Any]], int]:
+    """Rows from a sample's ``Hours``; malformed entries are counted and skipped, never guessed."""
+    rows: list[dict[str, Any]] = []
+    bad = 0
+    for h in hours if isinstance(hours, list) else []:
+        try:
+            hour = float(h["Hour"])
+            device = str(h["PhysAddress"]).lower()
+            cls = str(h["Class"])
+            values = {k: int(h.get(v, 0)) for k, v in _FIELDS.items()}
+        except (KeyError, TypeError, ValueError):
+            bad += 1
+            continue
+        if (
+            hour % 3600
+            or not (device == "other" or _MAC.match(device))
+            or any(not 0 <= v <= _MAX_COUNT for v in values.values())
+        ):
+            bad += 1
+            continue
+        rows.append(
+            {
+                "agent_id": agent_id,
+                "hour": datetime.fromtimestamp(hour, UTC),
+                "device": device,
+                "traffic_class": cls if cls in TRAFFIC_CLASSES else "other",
+                **values,
+            }
+        )
+    return rows, bad
+
+
+def apply_device_usage(session: Session, agent_id: str, sample: Sample) -> None:
+    """Per device, class and hour: the agent sends running totals, so keep the greatest of each."""
+    rows, bad = _device_rows(agent_id, sample.data.get("Hours"))
+    if bad:
+        _LOGGER.warning("agent %s: %d malformed per-device usage rows skipped", agent_id, bad)
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite's two-argument max()
+    statement = insert(DeviceClassHour)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["agent_id", "hour", "device", "traffic_class"],
+            set_={
+                name: greatest(getattr(DeviceClassHour, name), getattr(statement.excluded, name))
+                for name in _FIELDS
+            },
+        ),
+        rows,
+    )
+
+
+def device_breakdown(session: Session, agent_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per device between two instants: bytes each way, per class, and a day series; largest first."""
+    rows = session.execute(
+        select(
+            DeviceClassHour.device,
+            DeviceClassHour.traffic_class,
+            func.sum(DeviceClassHour.bytes_rx),
+            func.sum(DeviceClassHour.bytes_tx),
+            func.sum(DeviceClassHour.flows),
+            func.max(DeviceClassHour.remote_hosts),
+            func.sum(DeviceClassHour.smtp_connections),
+        )
+        .where(
+            DeviceClassHour.agent_id == agent_id, DeviceClassHour.hour >= start, DeviceClassHour.hour < end
+        )
+        .group_by(DeviceClassHour.device, DeviceClassHour.traffic_class)
+    ).all()
+    devices: dict[str, dict[str, Any]] = {}
+    for device, cls, rx, tx, flows, hosts, smtp in rows:
+        entry = devices.setdefault(device, {"device": device, "bytes_rx": 0, "bytes_tx": 0, "classes": {}})
+        entry["bytes_rx"] += int(rx)
+        entry["bytes_tx"] += int(tx)
+        entry["classes"][cls] = {
+            "bytes_rx": int(rx),
+            "bytes_tx": int(tx),
+            "flows": int(flows),
+            "max_remote_hosts_per_hour": int(hosts),
+            "smtp_connections": int(smtp),
+        }
+    return sorted(devices.values(), key=lambda d: -(d["bytes_rx"] + d["bytes_tx"]))
+
+
+def device_daily(
+    session: Session, agent_id: str, start: datetime, end: datetime, tz: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Per device, a day series in the subscriber's local dates."""
+    zinfo = zone(tz)
+    series: dict[str, dict[str, list[int]]] = {}
+    for row in session.scalars(
+        select(DeviceClassHour)
+        .where(
+            DeviceClassHour.agent_id == agent_id, DeviceClassHour.hour >= start, DeviceClassHour.hour < end
+        )
+        .order_by(DeviceClassHour.hour)
+    ):
+        day = series.setdefault(row.device, {}).setdefault(
+            row.hour.astimezone(zinfo).date().isoformat(), [0, 0]
+        )
+        day[0] += row.bytes_rx
+        day[1] += row.bytes_tx
+    return {
+        device: [{"date": d, "bytes_rx": v[0], "bytes_tx": v[1]} for d, v in days.items()]
+        for device, days in series.items()
+    }
 
 
 @dataclass(frozen=True)

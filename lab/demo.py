@@ -36,7 +36,17 @@ DEMO_DIR = Path("var/demo")
 API_PORT, BROKER_PORT = 8000, 1883
 #: Agent probes for each placement: on loopback only those that send nothing.
 LOOPBACK_PROBES = {"netdev": {"interval_s": 5}}
-LAB_PROBES = {"netdev": {"interval_s": 5}}
+LAB_PROBES: dict[str, dict[str, object]] = {
+    "netdev": {"interval_s": 5},
+    # Connectivity sampling into the virtual home only: the gateway, the cloud's address, its resolver.
+    "connectivity": {
+        "interval_s": 30,
+        "count": 10,
+        "echo_interval_s": 0.5,
+        "targets": [CLOUD_NAME],
+        "dns_names": [CLOUD_NAME],
+    },
+}
 
 
 def _free_port(preferred: int) -> int:

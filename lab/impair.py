@@ -45,11 +45,16 @@ class ImpairmentState:
     process: subprocess.Popen[bytes] | None = None
 
 
-def apply_impairment(lab: Lab, host: str, impairment: Impairment) -> ImpairmentState:
+def apply_impairment(
+    lab: Lab, host: str, impairment: Impairment, ifname: str | None = None
+) -> ImpairmentState:
     links = lab.home.links_of(host)
     if not links:
         raise LabConfigError(f"host {host!r} has no link of its own to impair")
-    ifname = links[0].ifname
+    if ifname is None:
+        ifname = links[0].ifname
+    elif ifname not in {link.ifname for link in links}:
+        raise LabConfigError(f"host {host!r} has no link {ifname!r}")
     if netem_available():
         run(
             ["tc", "-n", lab.netns(host), "qdisc", "replace", "dev", ifname, "root", *_netem_args(impairment)]

@@ -243,11 +243,23 @@ class Lab:
 
     # -- knobs ------------------------------------------------------------------------------------
 
-    def impair(self, host: str, *, delay_ms: float = 0, jitter_ms: float = 0, loss_pct: float = 0) -> None:
-        """Delay, jitter and drop what ``host`` sends on its first link, like netem on its eth0."""
+    def impair(
+        self,
+        host: str,
+        *,
+        delay_ms: float = 0,
+        jitter_ms: float = 0,
+        loss_pct: float = 0,
+        ifname: str | None = None,
+    ) -> None:
+        """Delay, jitter and drop what ``host`` sends on its first link (or on ``ifname``), like netem.
+
+        ``impair("gw", ifname="wan0", ...)`` impairs the WAN: what the home sends to the ISP. One
+        impairment per host at a time.
+        """
         self.clear_impairment(host)
         impairment = Impairment(delay_ms=delay_ms, jitter_ms=jitter_ms, loss_pct=loss_pct).validated()
-        self._impairments[host] = apply_impairment(self, host, impairment)
+        self._impairments[host] = apply_impairment(self, host, impairment, ifname)
 
     def clear_impairment(self, host: str) -> None:
         state = self._impairments.pop(host, None)

@@ -88,7 +88,9 @@ def run_iperf(
     iperf3 (3.12) ends a test when its *client* has sent or received ``-n`` bytes; a sending client
     declares the end while data still sits in its socket buffer, and on a shaped link the server then
     stops counting and resets the rest. A receiving client ends only once every byte has arrived, so
-    the client always runs where the bytes go. When the sender is behind the router's NAT and the
+    the client always runs where the bytes go. The receiver counts exactly ``nbytes``; the sender may
+    have written one more block by the time it hears the end, and ``bytes_sent`` reports those
+    bytes, which did cross the wire. When the sender is behind the router's NAT and the
     receiver outside it, a temporary port forward on the router lets the receiver reach the sender.
     """
     block = iperf_block_size(nbytes)

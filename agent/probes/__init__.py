@@ -8,7 +8,19 @@ from importlib import import_module
 
 from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, Requirements, create, register, registered
 
-SHIPPED: tuple[str, ...] = ("netdev", "usage")
+SHIPPED: tuple[str, ...] = (
+    "netdev",
+    "usage",
+    "devices",
+    "ping",
+    "dns",
+    "http",
+    "throughput",
+    "discovery",
+    "traceroute",
+    "wifi",
+    "connectivity",
+)
 
 for _module in SHIPPED:
     import_module(f"{__name__}.{_module}")

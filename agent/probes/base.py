@@ -1,7 +1,7 @@
 """The probe contract and registry (after Telegraf's ``plugins/inputs/registry.go``).
 
-A probe validates its options in ``__init__`` (raising :class:`ProbeConfigError`)
-and returns a :class:`ProbeResult` from ``async run()``. A failing *target* is data:
+A probe validates its options in ``__init__`` (raising :class:`ProbeConfigError`) and returns a
+:class:`ProbeResult` from ``async run()`` (or None: nothing to report this run). A failing *target* is data:
 the result's status says ``Error_...`` (TR-181 diagnostics style). A probe that
 cannot work on this host at all (no CAP_NET_RAW, wrong platform, missing optional
 dependency) says so once through :meth:`Probe.unavailable_reason` and is disabled.
@@ -88,7 +88,17 @@ class Probe(ABC):
         return None
 
     @abstractmethod
-    async def run(self) -> ProbeResult: ...
+    async def run(self) -> ProbeResult | None:
+        """One run's result; None when a probe that polls often has nothing to report this time."""
+
+    async def run_now(self) -> ProbeResult:
+        """A run a CSR asked for: always a result, and no effect on what the schedule reports."""
+        result = await self.run()
+        return (
+            result
+            if result is not None
+            else ProbeResult(data={"Events": ["nothing new since the last report"]})
+        )
 
 
 _REGISTRY: dict[str, type[Probe]] = {}

@@ -11,7 +11,19 @@ from ..config import Settings
 from ..const import CLOUD_VERSION
 from ..keys import KeyRing
 from ..pki import CertificateAuthority
-from .routes import agents, commands, enrollments, health, pki, usage
+from .routes import (
+    agents,
+    assist,
+    care,
+    commands,
+    connectivity,
+    devices,
+    enrollments,
+    health,
+    pki,
+    speedtest,
+    usage,
+)
 
 
 def create_app(
@@ -35,6 +47,11 @@ def create_app(
     api.include_router(pki.router)
     api.include_router(commands.router)
     api.include_router(usage.router)
+    api.include_router(care.router)
+    api.include_router(devices.router)
+    api.include_router(speedtest.router)
+    api.include_router(connectivity.router)
+    api.include_router(assist.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -98,6 +98,19 @@ class Report(Base):
     body: Mapped[dict[str, Any]]
 
 
+class ReportWatermark(Base):
+    """The highest ``seq`` of an ``(agent, epoch)`` that retention deleted: at or below it, a report
+    arriving again is a replay of one already stored (and since deleted), never a new one."""
+
+    __tablename__ = "report_watermarks"
+
+    agent_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class Sample(Base):
     """One probe result, unpacked from a telemetry report for querying."""
 

@@ -65,6 +65,6 @@ def test_probe_options_are_validated(options: dict[str, object]) -> None:
 async def test_netdev_reports_tr181_counters() -> None:
     probe = create("netdev", {"interfaces": ["lo"]})
     result = await probe.run()
-    assert result.status == "Complete"
+    assert result is not None and result.status == "Complete"
     assert list(result.data["Interface"]) == ["lo"]
     assert result.data["Interface"]["lo"]["BytesSent"] >= 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -13,7 +13,7 @@ import protocol
 from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
 from cloud.ingest import Incoming, store_batch
 from cloud.storage import make_engine, make_sessionmaker, migrate
-from cloud.usage import cycle_usage, set_plan
+from cloud.usage import cycle_usage, device_breakdown, set_plan
 from protocol import Sample, TelemetryBatch
 
 TZ = "America/Argentina/Buenos_Aires"
@@ -80,3 +80,77 @@ def test_an_interval_across_hours_is_split_exactly(sessions: sessionmaker[Sessio
     with sessions() as session:
         usage = cycle_usage(session, agent_id, end)
     assert (usage.bytes_rx, usage.bytes_tx) == (4001, 3)
+
+
+def _device_report(agent_id: str, seq: int, hours: list[dict[str, object]]) -> Incoming:
+    data = {"Method": "conntrack", "Hours": hours, "Events": []}
+    sample = Sample(probe="device_usage", at=1_795_400_000.0, status="Complete", data=data)
+    body = TelemetryBatch(samples=[sample])
+    envelope = protocol.unseal(
+        protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=seq), KEY.public_key()
+    )
+    return Incoming(envelope, body)
+
+
+def _row(hour: datetime, device: str, cls: str, rx: int, tx: int, **more: int) -> dict[str, object]:
+    return {
+        "Hour": hour.timestamp(),
+        "PhysAddress": device,
+        "IPAddress": ["10.0.0.2"],
+        "Class": cls,
+        "BytesReceived": rx,
+        "BytesSent": tx,
+        "Flows": more.get("flows", 1),
+        "RemoteHosts": more.get("hosts", 1),
+        "SMTPConnections": more.get("smtp", 0),
+    }
+
+
+def test_device_hours_keep_the_greatest_running_total_whatever_the_order(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Running totals sent twice, late or out of order never double-count and never shrink an hour."""
+    agent_id = _agent(sessions)
+    with sessions.begin() as session:
+        set_plan(session, agent_id, cap_bytes=10**12, cycle_start_day=1, timezone="UTC")
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    tv, pc = "70:26:05:9a:3f:30", "3c:6a:a7:52:8e:10"
+    first = _device_report(
+        agent_id, 1, [_row(hour, tv, "video", 1_000, 10), _row(hour, pc, "smtp", 5, 900, smtp=40)]
+    )
+    later = _device_report(agent_id, 2, [_row(hour, tv, "video", 5_000, 30, flows=3, hosts=2)])
+    store_batch(sessions, [later])
+    store_batch(sessions, [first])  # arrives after the newer total: must not shrink it
+    store_batch(sessions, [later])  # a replay: must not double it
+    with sessions() as session:
+        devices = {
+            d["device"]: d for d in device_breakdown(session, agent_id, hour, hour + timedelta(hours=1))
+        }
+    assert devices[tv]["bytes_rx"] == 5_000 and devices[tv]["bytes_tx"] == 30
+    assert devices[tv]["classes"]["video"]["flows"] == 3
+    assert devices[pc]["classes"]["smtp"]["smtp_connections"] == 40
+    assert list(devices) == [tv, pc]  # largest first
+
+
+def test_malformed_device_rows_are_skipped_and_the_good_ones_kept(
+    sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    agent_id = _agent(sessions)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    good = _row(hour, "70:26:05:9a:3f:30", "web", 100, 10)
+    bad: list[dict[str, object]] = [
+        {"Hour": "soon"},
+        _row(hour, "<script>", "web", 1, 1),
+        _row(hour + timedelta(minutes=7), "70:26:05:9a:3f:31", "web", 1, 1),  # not an hour
+        _row(hour, "70:26:05:9a:3f:32", "web", -5, 1),
+        _row(hour, "70:26:05:9a:3f:33", "web", 10**19, 1),
+    ]
+    exotic = _row(hour, "70:26:05:9a:3f:34", "telepathy", 7, 7)
+    store_batch(sessions, [_device_report(agent_id, 1, [*bad, good, exotic])])
+    with sessions() as session:
+        devices = {
+            d["device"]: d for d in device_breakdown(session, agent_id, hour, hour + timedelta(hours=1))
+        }
+    assert set(devices) == {"70:26:05:9a:3f:30", "70:26:05:9a:3f:34"}
+    assert set(devices["70:26:05:9a:3f:34"]["classes"]) == {"other"}
+    assert "5 malformed per-device usage rows skipped" in caplog.text

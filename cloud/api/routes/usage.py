@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
@@ -11,8 +12,8 @@ import protocol
 
 from ... import audit
 from ...commands import seal_command
-from ...storage import Agent
-from ...usage import cycle_usage, set_plan
+from ...storage import Agent, UsagePlan
+from ...usage import cycle_usage, device_breakdown, device_daily, set_plan
 from ..deps import OperatorDep, SessionDep
 
 router = APIRouter(prefix="/agents", tags=["usage"])
@@ -30,6 +31,31 @@ class DayUsage(BaseModel):
     bytes_tx: int
 
 
+class ClassUsage(BaseModel):
+    bytes_rx: int
+    bytes_tx: int
+    flows: int
+    max_remote_hosts_per_hour: int
+    smtp_connections: int
+
+
+class DeviceUsage(BaseModel):
+    device: str = Field(description="MAC address, or 'other' for traffic no home device could be named for")
+    bytes_rx: int
+    bytes_tx: int
+    classes: dict[str, ClassUsage]
+    daily: list[DayUsage] = []
+
+
+class DevicesUsagePublic(BaseModel):
+    agent_id: str
+    cycle_start: datetime
+    cycle_end: datetime
+    devices: list[DeviceUsage]
+    #: The whole home per traffic class (the sum over devices).
+    classes: dict[str, ClassUsage]
+
+
 class UsagePublic(BaseModel):
     agent_id: str
     cycle_start: datetime
@@ -40,6 +66,8 @@ class UsagePublic(BaseModel):
     cap_bytes: int | None
     used_percent: float | None
     daily: list[DayUsage]
+    #: The largest devices this cycle (all of them at /usage/devices), where the agent meters a gateway.
+    top_devices: list[DeviceUsage] = []
 
 
 def _agent(session: SessionDep, agent_id: str) -> Agent:
@@ -63,7 +91,39 @@ def usage(agent_id: str, session: SessionDep, _: OperatorDep) -> UsagePublic:
         cap_bytes=cycle.cap_bytes,
         used_percent=round(100 * cycle.total / cycle.cap_bytes, 2) if cycle.cap_bytes else None,
         daily=[DayUsage(**d) for d in cycle.daily],
+        top_devices=[
+            DeviceUsage(**d) for d in device_breakdown(session, agent_id, cycle.start, cycle.end)[:5]
+        ],
     )
+
+
+@router.get("/{agent_id}/usage/devices")
+def usage_by_device(agent_id: str, session: SessionDep, _: OperatorDep) -> DevicesUsagePublic:
+    """Cycle-to-date per device: bytes each way, per traffic class, and a day series in local dates."""
+    _agent(session, agent_id)
+    cycle = cycle_usage(session, agent_id)
+    plan = session.get(UsagePlan, agent_id)
+    daily = device_daily(session, agent_id, cycle.start, cycle.end, plan.timezone if plan else "UTC")
+    devices = device_breakdown(session, agent_id, cycle.start, cycle.end)
+    return DevicesUsagePublic(
+        agent_id=agent_id,
+        cycle_start=cycle.start,
+        cycle_end=cycle.end,
+        devices=[
+            DeviceUsage(**d, daily=[DayUsage(**x) for x in daily.get(d["device"], [])]) for d in devices
+        ],
+        classes=_by_class(devices),
+    )
+
+
+def _by_class(devices: list[dict[str, Any]]) -> dict[str, ClassUsage]:
+    totals: dict[str, dict[str, int]] = {}
+    for device in devices:
+        for cls, values in device["classes"].items():
+            into = totals.setdefault(cls, dict.fromkeys(values, 0))
+            for name, value in values.items():
+                into[name] = max(into[name], value) if name.startswith("max_") else into[name] + value
+    return {cls: ClassUsage(**values) for cls, values in sorted(totals.items())}
 
 
 @router.put("/{agent_id}/plan")

@@ -1,0 +1,95 @@
+"""Premium remote setup: add a discovered printer to this PC's CUPS, driverless, and print a test page.
+
+Runs only as the ``add_printer`` command inside a remote-assistance session the subscriber approved
+(the catalogue marks it ``consent``). Never a shell: ``lpadmin`` and ``lp`` are run with argument
+lists whose values the catalogue has already bounded (an ``ipp(s)://`` URI and a queue name of
+letters, digits, ``-`` and ``_``). The queue uses the IPP Everywhere model (``-m everywhere``): CUPS
+asks the printer for its capabilities, so no driver is installed. ``CUPS_SERVER`` in the agent's
+environment chooses the scheduler, as for any CUPS client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+#: How long to wait for the test page to leave the PC's queue.
+TEST_PAGE_TIMEOUT_S = 30.0
+_OUTPUT_LIMIT = 500
+
+
+TITLE = "homediag test page"
+
+
+def make_test_page(title: str) -> bytes:
+    """A one-page PDF saying who printed it and when: sent raw, so no filter is needed on the PC."""
+    text = re.sub(r"[()\\\\]", "", f"{title} - {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+async def _run(argv: list[str], *, stdin: bytes | None = None, timeout_s: float = 60.0) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return -1, f"{argv[0]} did not finish in {timeout_s:.0f} s"
+    return proc.returncode or 0, out.decode(errors="replace").strip()[:_OUTPUT_LIMIT]
+
+
+async def add_printer(uri: str, name: str) -> dict[str, Any]:
+    """Create (or update) queue ``name`` for ``uri`` and print a test page; TR-181-style statuses."""
+    result: dict[str, Any] = {"Queue": name, "DeviceURI": uri, "Model": "IPP Everywhere (driverless)"}
+    try:
+        code, out = await _run(["lpadmin", "-p", name, "-E", "-v", uri, "-m", "everywhere"])
+    except FileNotFoundError:
+        return {**result, "Status": "Error_NoCUPS", "Message": "CUPS (lpadmin) is not installed on this PC"}
+    if code != 0:
+        return {**result, "Status": "Error_PrinterSetup", "Message": out or f"lpadmin exited {code}"}
+    code, out = await _run(["lp", "-d", name, "-o", "raw", "-t", TITLE, "-"], stdin=make_test_page(TITLE))
+    job = re.search(r"request id is (\S+)", out)
+    if code != 0 or job is None:
+        return {**result, "Status": "Error_TestPage", "Message": out or f"lp exited {code}"}
+    result["TestPageJob"] = job.group(1)
+    result["TestPageState"] = await _wait_for_job(name, job.group(1))
+    result["Status"] = "Complete" if result["TestPageState"] == "completed" else "Error_TestPage"
+    return result
+
+
+async def _wait_for_job(queue: str, job: str) -> str:
+    """``completed`` once the job has left the PC for the printer, else what it is still doing."""
+    deadline = time.monotonic() + TEST_PAGE_TIMEOUT_S
+    while True:
+        _code, out = await _run(["lpstat", "-W", "completed", "-o", queue], timeout_s=10)
+        if any(line.split()[:1] == [job] for line in out.splitlines()):
+            return "completed"
+        if time.monotonic() > deadline:
+            _code, out = await _run(["lpstat", "-l", "-o", queue], timeout_s=10)
+            return f"not completed after {TEST_PAGE_TIMEOUT_S:.0f} s: {out[:200]}"
+        await asyncio.sleep(0.5)

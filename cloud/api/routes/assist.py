@@ -1,0 +1,130 @@
+"""Assisted setup and playbooks for CSRs: the driverless printer guide (playbooks join here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from ... import playbooks
+from ...printer_setup import SetupError, guide
+from ...remote import FINAL_STATES, CommandRejected, issue
+from ...storage import Agent
+from ...storage.assistance import CommandRecord
+from ..deps import OperatorDep
+
+PLAYBOOK_ACTOR = "operator (playbook)"
+STEP_TIMEOUT_S = 60.0
+
+router = APIRouter(tags=["assist"])
+
+
+@router.get("/printer-setup")
+def printer_setup(
+    _: OperatorDep,
+    uri: str = Query(min_length=8, max_length=2048, description="the printer's ipp:// or ipps:// URI"),
+    name: str = Query("printer", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
+) -> dict[str, Any]:
+    """How to add this printer on each system, driverless, and the remote command that does it."""
+    try:
+        return guide(uri, name)
+    except SetupError as exc:
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+
+
+class PrinterPlaybook(BaseModel):
+    uri: str = Field(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")
+
+
+class SlowInternetPlaybook(BaseModel):
+    gateway: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
+    internet: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
+    name: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
+    #: The cloud's own speed-test endpoint; a throughput test is run only when given.
+    download_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[^\s]+$")
+
+
+def _runner(request: Request, agent_id: str) -> playbooks.Run:
+    """Each step is a command like a CSR's own: validated, audited, signed, expiring."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    ingest = request.app.state.ingest
+
+    async def run(name: str, params: dict[str, Any]) -> playbooks.Step:
+        step = playbooks.Step(name, params)
+        key = request.app.state.keys.get().active
+
+        def _issue() -> tuple[str, bytes | None]:
+            with sessions() as session:
+                try:
+                    issued = issue(
+                        session,
+                        key,
+                        actor=PLAYBOOK_ACTOR,
+                        agent_id=agent_id,
+                        name=name,
+                        params=params,
+                        ttl_s=STEP_TIMEOUT_S,
+                        wait=False,
+                    )
+                finally:
+                    session.commit()  # refusals are audited too
+                return issued.record.id, issued.payload
+
+        try:
+            step.command_id, payload = await run_in_threadpool(_issue)
+        except CommandRejected as exc:
+            step.status, step.result = "Error_Refused", {"reason": exc.reason}
+            return step
+        if payload is not None and (ingest is None or not await ingest.publish_command(agent_id, payload)):
+            step.status, step.result = "Error_Other", {"reason": "the broker is not connected"}
+            return step
+
+        def _load() -> tuple[str, dict[str, Any]] | None:
+            with sessions() as session:
+                record = session.get(CommandRecord, step.command_id)
+                if record is None or record.state not in FINAL_STATES:
+                    return None
+                return record.status or record.state, dict(record.result or {})
+
+        done = await playbooks.wait_for_result(_load, STEP_TIMEOUT_S)
+        if done is None:
+            step.status, step.result = "Error_Timeout", {"reason": "no result in time"}
+        else:
+            step.status, step.result = done
+        return step
+
+    return run
+
+
+def _online(request: Request, agent_id: str) -> None:
+    with request.app.state.sessions() as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None or agent.revoked:
+            raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
+        if not agent.online:
+            raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail="the agent is offline")
+
+
+@router.post("/agents/{agent_id}/playbooks/printer-wont-print")
+async def printer_wont_print(
+    agent_id: str, body: PrinterPlaybook, request: Request, _: OperatorDep
+) -> dict[str, Any]:
+    """printer_check, ping and the PC's Wi-Fi link, read into one finding with its evidence."""
+    await run_in_threadpool(_online, request, agent_id)
+    finding = await playbooks.printer_wont_print(_runner(request, agent_id), body.uri)
+    return finding.as_dict()
+
+
+@router.post("/agents/{agent_id}/playbooks/internet-is-slow")
+async def internet_is_slow(
+    agent_id: str, body: SlowInternetPlaybook, request: Request, _: OperatorDep
+) -> dict[str, Any]:
+    """Home network vs gateway vs beyond, loss, DNS, and a throughput test when asked for."""
+    await run_in_threadpool(_online, request, agent_id)
+    finding = await playbooks.internet_is_slow(
+        _runner(request, agent_id), body.gateway, body.internet, body.name, body.download_url
+    )
+    return finding.as_dict()

@@ -1,0 +1,122 @@
+"""Connectivity per home: the latest figures, a time range, and the experience score."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from ...connectivity import CONNECTIVITY_PROBES, history, latest
+from ...experience import experience
+from ...storage import Agent, ConnectivitySample
+from ..deps import OperatorDep, SessionDep
+
+router = APIRouter(prefix="/agents", tags=["connectivity"])
+
+MAX_RANGE = timedelta(days=31)
+
+
+class ConnectivityPublic(BaseModel):
+    at: datetime
+    probe: str
+    target: str
+    loss_pct: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    jitter_ms: float | None
+    dns_ok: bool | None
+    dns_ms: float | None
+    down_mbps: float | None
+    up_mbps: float | None
+    finding: str | None
+    finding_message: str | None
+
+    @classmethod
+    def of(cls, row: ConnectivitySample) -> ConnectivityPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class LatestPublic(BaseModel):
+    agent_id: str
+    latest: dict[str, ConnectivityPublic]
+
+
+class HistoryPublic(BaseModel):
+    agent_id: str
+    since: datetime
+    until: datetime
+    samples: list[ConnectivityPublic]
+
+
+class ExperiencePublic(BaseModel):
+    agent_id: str
+    since: datetime
+    until: datetime
+    score: float | None = Field(description="0-100; null without any measurement in the window")
+    samples: int
+    components: dict[str, dict[str, Any]]
+
+
+def _agent(session: SessionDep, agent_id: str) -> None:
+    if session.get(Agent, agent_id) is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
+
+
+@router.get("/{agent_id}/connectivity/latest")
+def connectivity_latest(agent_id: str, session: SessionDep, _: OperatorDep) -> LatestPublic:
+    _agent(session, agent_id)
+    return LatestPublic(
+        agent_id=agent_id, latest={p: ConnectivityPublic.of(r) for p, r in latest(session, agent_id).items()}
+    )
+
+
+@router.get("/{agent_id}/connectivity")
+def connectivity_history(
+    agent_id: str,
+    session: SessionDep,
+    _: OperatorDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    probe: str | None = None,
+) -> HistoryPublic:
+    """Rows in ``[since, until)`` (default: the last 24 hours), oldest first, at most 5000."""
+    _agent(session, agent_id)
+    end = _aware(until) if until else datetime.now(UTC)
+    start = _aware(since) if since else end - timedelta(hours=24)
+    if not start < end or end - start > MAX_RANGE:
+        raise HTTPException(status_code=422, detail="since must be before until, at most 31 days apart")
+    if probe is not None and probe not in CONNECTIVITY_PROBES:
+        raise HTTPException(status_code=422, detail=f"probe is one of {sorted(CONNECTIVITY_PROBES)}")
+    rows = history(session, agent_id, start, end, probe)
+    return HistoryPublic(
+        agent_id=agent_id, since=start, until=end, samples=[ConnectivityPublic.of(r) for r in rows]
+    )
+
+
+@router.get("/{agent_id}/experience")
+def experience_score(
+    agent_id: str,
+    session: SessionDep,
+    _: OperatorDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0,
+    target_down_mbps: Annotated[float, Query(gt=0, le=100_000)] = 25.0,
+) -> ExperiencePublic:
+    """The experience score over the last ``hours`` (formula: docs/connectivity.md)."""
+    _agent(session, agent_id)
+    end = datetime.now(UTC)
+    start = end - timedelta(hours=hours)
+    result = experience(session, agent_id, start, end, target_down_mbps=target_down_mbps)
+    return ExperiencePublic(
+        agent_id=agent_id,
+        since=start,
+        until=end,
+        score=result.score,
+        samples=result.samples,
+        components=result.components,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

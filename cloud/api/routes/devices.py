@@ -1,0 +1,158 @@
+"""The home inventory: a home's devices with their services and printer details, and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from ...storage import Agent, InventoryDevice, InventoryEvent
+from ..deps import OperatorDep, SessionDep
+
+router = APIRouter(prefix="/agents", tags=["devices"])
+
+
+class ServicePublic(BaseModel):
+    """``Device.DNS.SD.Service.{i}`` (TR-181)."""
+
+    InstanceName: str = ""
+    ApplicationProtocol: str = ""
+    TransportProtocol: str = ""
+    Port: int = 0
+    TextRecord: dict[str, str] = {}
+    Type: str = ""
+
+
+class DevicePublic(BaseModel):
+    """``Device.Hosts.Host.{i}`` (TR-181) with what discovery learnt about it."""
+
+    key: str
+    PhysAddress: str
+    IPAddress: list[str]
+    HostName: str
+    Active: bool
+    vendor: str
+    random_mac: bool
+    kind: str
+    evidence: list[str]
+    sources: list[str]
+    first_seen: datetime
+    last_seen: datetime
+    services: list[ServicePublic]
+    upnp: dict[str, Any] | None
+    printer_state: str
+    printer_reason: str
+    printer: dict[str, Any] | None
+
+
+class EventPublic(BaseModel):
+    device_key: str
+    at: datetime
+    event: str
+    details: dict[str, Any]
+
+
+class DeviceHistory(BaseModel):
+    device: DevicePublic
+    events: list[EventPublic]
+
+
+class DeviceList(BaseModel):
+    agent_id: str
+    count: int
+    active: int
+    devices: list[DevicePublic]
+
+
+def _agent(session: SessionDep, agent_id: str) -> None:
+    if session.get(Agent, agent_id) is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
+
+
+def _public(d: InventoryDevice) -> DevicePublic:
+    services = []
+    for s in d.services:
+        try:
+            services.append(ServicePublic.model_validate(s))
+        except ValueError:
+            continue  # stored as the agent sent it; one odd entry must not hide the device
+    return DevicePublic(
+        key=d.key,
+        PhysAddress=d.mac,
+        IPAddress=list(d.ips),
+        HostName=d.hostname,
+        Active=d.active,
+        vendor=d.vendor,
+        random_mac=d.random_mac,
+        kind=d.kind,
+        evidence=list(d.evidence),
+        sources=list(d.sources),
+        first_seen=d.first_seen,
+        last_seen=d.last_seen,
+        services=services,
+        upnp=d.upnp,
+        printer_state=d.printer_state,
+        printer_reason=d.printer_reason,
+        printer=d.printer,
+    )
+
+
+@router.get("/{agent_id}/devices")
+def devices(
+    agent_id: str, session: SessionDep, _: OperatorDep, kind: str | None = None, active: bool | None = None
+) -> DeviceList:
+    _agent(session, agent_id)
+    query = select(InventoryDevice).where(InventoryDevice.agent_id == agent_id)
+    if kind is not None:
+        query = query.where(InventoryDevice.kind == kind)
+    if active is not None:
+        query = query.where(InventoryDevice.active == active)
+    rows = list(session.scalars(query.order_by(InventoryDevice.active.desc(), InventoryDevice.first_seen)))
+    return DeviceList(
+        agent_id=agent_id,
+        count=len(rows),
+        active=sum(1 for r in rows if r.active),
+        devices=[_public(r) for r in rows],
+    )
+
+
+@router.get("/{agent_id}/devices/events")
+def events(
+    agent_id: str, session: SessionDep, _: OperatorDep, limit: int = Query(100, ge=1, le=1000)
+) -> list[EventPublic]:
+    """The home's inventory history, newest first."""
+    _agent(session, agent_id)
+    rows = session.scalars(
+        select(InventoryEvent)
+        .where(InventoryEvent.agent_id == agent_id)
+        .order_by(InventoryEvent.at.desc(), InventoryEvent.id.desc())
+        .limit(limit)
+    )
+    return [EventPublic(device_key=e.device_key, at=e.at, event=e.event, details=e.details) for e in rows]
+
+
+@router.get("/{agent_id}/devices/{key}")
+def device(
+    agent_id: str, key: str, session: SessionDep, _: OperatorDep, limit: int = Query(100, ge=1, le=1000)
+) -> DeviceHistory:
+    _agent(session, agent_id)
+    row = session.scalar(
+        select(InventoryDevice).where(InventoryDevice.agent_id == agent_id, InventoryDevice.key == key)
+    )
+    if row is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such device in this home")
+    history = session.scalars(
+        select(InventoryEvent)
+        .where(InventoryEvent.agent_id == agent_id, InventoryEvent.device_key == key)
+        .order_by(InventoryEvent.at.desc(), InventoryEvent.id.desc())
+        .limit(limit)
+    )
+    return DeviceHistory(
+        device=_public(row),
+        events=[
+            EventPublic(device_key=e.device_key, at=e.at, event=e.event, details=e.details) for e in history
+        ],
+    )

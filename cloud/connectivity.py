@@ -1,0 +1,115 @@
+"""Connectivity history: the agents' latency, loss, DNS and throughput samples, folded into rows.
+
+Called from :func:`cloud.ingest.store_batch` for newly stored reports only, so each sample becomes
+exactly one row (ingestion is exactly-once). Field names are the agent's TR-181 / TR-143 outputs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from protocol import Sample
+
+from .storage.connectivity import ConnectivitySample
+
+CONNECTIVITY_PROBES = frozenset({"connectivity", "ping", "dns", "download", "upload"})
+HISTORY_LIMIT = 5000
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _row(sample: Sample) -> dict[str, Any] | None:
+    data, probe = sample.data, sample.probe
+    row: dict[str, Any] = {"probe": probe, "target": ""}
+    if probe == "connectivity":
+        if sample.status != "Complete":
+            return None
+        raw_finding, raw_dns = data.get("Finding"), data.get("DNS")
+        finding: dict[str, Any] = raw_finding if isinstance(raw_finding, dict) else {}
+        dns: dict[str, Any] | None = raw_dns if isinstance(raw_dns, dict) else None
+        row |= {
+            "target": str(data.get("Gateway", ""))[:255],
+            "loss_pct": _float(data.get("LossPercent")),
+            "latency_p50_ms": _float(data.get("LatencyP50")),
+            "latency_p95_ms": _float(data.get("LatencyP95")),
+            "jitter_ms": _float(data.get("Jitter")),
+            "finding": str(finding.get("Where", ""))[:32] or None,
+            "finding_message": str(finding.get("Message", ""))[:255] or None,
+        }
+        if dns is not None:
+            row["dns_ok"] = dns.get("Status") == "Success"
+            row["dns_ms"] = _float(dns.get("ResponseTime")) if row["dns_ok"] else None
+    elif probe == "ping":
+        if sample.status not in ("Complete", "Error_NoRouteToHost"):
+            return None
+        row |= {
+            "target": str(data.get("Host", ""))[:255],
+            "loss_pct": _float(data.get("LossPercent")),
+            "latency_p50_ms": _float(data.get("AverageResponseTime")),
+            "latency_p95_ms": _float(data.get("MaximumResponseTime")),
+            "jitter_ms": _float(data.get("Jitter")),
+        }
+    elif probe == "dns":
+        lookups = data.get("Lookups")
+        if sample.status != "Complete" or not isinstance(lookups, list) or not lookups:
+            return None
+        results = [r for lookup in lookups if isinstance(lookup, dict) for r in lookup.get("Result", [])]
+        if not results:
+            return None
+        ok = [r for r in results if r.get("Status") == "Success"]
+        times = [t for r in ok if (t := _float(r.get("ResponseTime"))) is not None]
+        row |= {"dns_ok": len(ok) == len(results), "dns_ms": max(times) if times else None}
+    elif probe in ("download", "upload"):
+        mbps = _float(data.get("ThroughputMbps"))
+        if sample.status != "Complete" or mbps is None or data.get("Busy"):
+            return None  # a busy household's test understates the line: keep it out of the score
+        row |= {
+            "target": str(data.get("URL", ""))[:255],
+            f"{'down' if probe == 'download' else 'up'}_mbps": mbps,
+        }
+    else:
+        return None
+    return row
+
+
+def apply_connectivity(session: Session, agent_id: str, sample: Sample) -> None:
+    row = _row(sample)
+    if row is None:
+        return
+    session.add(ConnectivitySample(agent_id=agent_id, at=datetime.fromtimestamp(sample.at, UTC), **row))
+
+
+def history(
+    session: Session, agent_id: str, since: datetime, until: datetime, probe: str | None = None
+) -> list[ConnectivitySample]:
+    query = select(ConnectivitySample).where(
+        ConnectivitySample.agent_id == agent_id, ConnectivitySample.at >= since, ConnectivitySample.at < until
+    )
+    if probe:
+        query = query.where(ConnectivitySample.probe == probe)
+    return list(
+        session.scalars(query.order_by(ConnectivitySample.at, ConnectivitySample.id).limit(HISTORY_LIMIT))
+    )
+
+
+def latest(session: Session, agent_id: str) -> dict[str, ConnectivitySample]:
+    """The newest row of each probe kind."""
+    out: dict[str, ConnectivitySample] = {}
+    for probe in sorted(CONNECTIVITY_PROBES):
+        row = session.scalars(
+            select(ConnectivitySample)
+            .where(ConnectivitySample.agent_id == agent_id, ConnectivitySample.probe == probe)
+            .order_by(ConnectivitySample.at.desc(), ConnectivitySample.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            out[probe] = row
+    return out

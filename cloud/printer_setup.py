@@ -1,0 +1,58 @@
+"""Guided printer setup: the driverless way to add a discovered printer, step by step per system.
+
+Every current desktop and phone system speaks IPP Everywhere / AirPrint / Mopria, so the guide never
+mentions a driver download: it gives the printer's IPP URI and the few clicks each system needs.
+On a Linux PC with the agent, a CSR can do it for the subscriber (``add_printer``, with consent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import CloudError
+
+
+class SetupError(CloudError):
+    """The URI is not a printer URI this guide can help with."""
+
+
+def guide(uri: str, name: str = "") -> dict[str, Any]:
+    parts = urlsplit(uri)
+    if parts.scheme not in {"ipp", "ipps"} or not parts.hostname:
+        raise SetupError("a printer URI looks like ipp://host:631/ipp/print or ipps://...")
+    host = parts.hostname
+    port = parts.port or 631
+    path = parts.path or "/ipp/print"
+    queue = name or "printer"
+    http_uri = f"http://{host}:{port}{path}"
+    return {
+        "uri": uri,
+        "queue": queue,
+        "driverless": True,
+        "steps": {
+            "windows": [
+                "Settings > Bluetooth & devices > Printers & scanners > Add device.",
+                "If the printer is not listed: 'Add manually' > 'Select a shared printer by name'.",
+                f"Enter {http_uri} and pick 'Microsoft IPP Class Driver' if asked: it is built in.",
+                "Print a test page from the printer's page in Settings.",
+            ],
+            "macos": [
+                "System Settings > Printers & Scanners > Add Printer, Scanner or Fax.",
+                f"IP tab: Address {host}, Protocol 'Internet Printing Protocol - IPP', Queue {path}.",
+                "Use: 'AirPrint' (or 'Secure AirPrint'), then Add.",
+            ],
+            "linux": [
+                "Most desktops add it automatically (cups-browsed); otherwise, in a terminal:",
+                f"lpadmin -p {queue} -E -v {uri} -m everywhere",
+                f"lp -d {queue} /usr/share/cups/data/testprint",
+            ],
+            "ios": ["Nothing to install: choose Print in any app and pick the printer (AirPrint)."],
+            "android": ["Settings > Connected devices > Printing > Default Print Service (Mopria) on."],
+        },
+        "remote": {
+            "command": "add_printer",
+            "params": {"uri": uri, "name": queue},
+            "needs": "a Linux PC with the agent and a remote-assistance session the subscriber approved",
+        },
+    }

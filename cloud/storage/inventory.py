@@ -1,0 +1,55 @@
+"""The home inventory: each home's devices (TR-181 ``Hosts.Host``) and what happened to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, utcnow
+
+
+class InventoryDevice(Base):
+    """One device of one home, keyed by the agent's device key (stable across random MACs)."""
+
+    __tablename__ = "inventory_devices"
+    __table_args__ = (UniqueConstraint("agent_id", "key", name="uq_inventory_devices_agent_key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(17), default="")
+    ips: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    vendor: Mapped[str] = mapped_column(String(255), default="")
+    random_mac: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[str] = mapped_column(String(32), default="unknown")
+    evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    services: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    upnp: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    printer: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: "" for non-printers; "online" or "offline" (with ``printer_reason``) for printers.
+    printer_state: Mapped[str] = mapped_column(String(16), default="")
+    printer_reason: Mapped[str] = mapped_column(String(512), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the agent measured the state stored here: older reports never overwrite newer ones.
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InventoryEvent(Base):
+    """``new``, ``gone``, ``back``, ``printer_offline``, ``printer_online`` for one device."""
+
+    __tablename__ = "inventory_events"
+    __table_args__ = (Index("ix_inventory_events_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
+    device_key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

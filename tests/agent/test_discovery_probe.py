@@ -1,0 +1,72 @@
+"""The discovery probe's options, its place in the catalogue, and what stays out of the agent's memory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent import probes
+from agent.discovery import CycleResult, Device
+from agent.probes import discovery as discovery_probe
+from agent.probes.discovery import DiscoveryProbe
+
+
+def test_discovery_is_shipped_and_its_options_are_checked() -> None:
+    assert "discovery" in probes.SHIPPED and probes.registered()["discovery"] is DiscoveryProbe
+    probe = DiscoveryProbe({"interval_s": 600, "timeout_s": 3, "interface": "eth0", "rate_pps": 500})
+    assert (probe.timeout_s, probe.interface, probe.sweep.rate_pps) == (3.0, "eth0", 500.0)
+    assert probe.sweep.allow_public is False, "public ranges are refused unless configured"
+    for bad in (
+        {"timeout_s": 0},
+        {"timeout_s": "3"},
+        {"interface": 3},
+        {"arp_sweep": "yes"},
+        {"max_hosts": 0},
+        {"x": 1},
+    ):
+        with pytest.raises(probes.ProbeConfigError):
+            DiscoveryProbe(bad)
+
+
+def test_the_resident_agent_does_not_load_scapy_or_the_oui_index() -> None:
+    code = (
+        "import sys, agent.runner, agent.probes\n"
+        "from agent.discovery import merge, Sighting\n"
+        "merge.merge([Sighting('arp', ip='10.0.0.2', mac='30:24:a9:7b:c2:20')])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scapy', 'netaddr')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+async def test_full_inventory_on_change_and_hourly_hash_only_in_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    devices = [Device(mac="30:24:a9:7b:c2:20", ips=["10.0.0.20"], kind="printer", sources=["arp"])]
+
+    async def fake_cycle(*_args: Any) -> CycleResult:
+        return CycleResult(devices=[_copy(d) for d in devices])
+
+    monkeypatch.setattr(discovery_probe, "run_cycle", fake_cycle)
+    probe = DiscoveryProbe({"full_every_s": 3600})
+    probe.attach(tmp_path)
+    first = await probe.run()
+    second = await probe.run()
+    assert first is not None and second is not None
+    assert len(first.data["Hosts"]) == 1 and "Unchanged" not in first.data
+    assert second.data["Unchanged"] is True and "Hosts" not in second.data
+    assert second.data["InventoryHash"] == first.data["InventoryHash"]
+    devices.append(Device(mac="dc:a6:32:11:5c:50", ips=["10.0.0.50"], sources=["arp"]))
+    third = await probe.run()
+    assert third is not None and len(third.data["Hosts"]) == 2
+    probe.full_every_s = 0  # and the whole inventory again once the hour is over
+    fourth = await probe.run()
+    assert fourth is not None and len(fourth.data["Hosts"]) == 2
+
+
+def _copy(device: Device) -> Device:
+    return Device(mac=device.mac, ips=list(device.ips), kind=device.kind, sources=list(device.sources))

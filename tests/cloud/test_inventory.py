@@ -1,0 +1,173 @@
+"""The home inventory in the cloud: reports folded exactly once into devices, states and events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+import protocol
+from agent.discovery import Device, Inventory, Service
+from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
+from cloud.ingest import Incoming, store_batch
+from cloud.storage import InventoryDevice, InventoryEvent, make_engine, make_sessionmaker, migrate
+from protocol import Sample, TelemetryBatch
+
+KEY = protocol.generate_private_key()
+T0 = 1_800_000_000.0
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    engine: Engine = make_engine(database_url)
+    migrate(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def _agent(sessions: sessionmaker[Session]) -> str:
+    with sessions.begin() as session:
+        code = issue_pairing_code(session, ttl_s=60)
+    with sessions.begin() as session:
+        return redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+
+
+def _printer() -> Device:
+    svc = Service("_ipp._tcp", "Office Printer", 631, {"ty": "HP OfficeJet Pro 9010"})
+    return Device(
+        mac="30:24:a9:7b:c2:20",
+        ips=["10.213.0.20"],
+        hostname="office-printer",
+        vendor="HP Inc.",
+        kind="printer",
+        sources=["arp", "mdns"],
+        services=[svc],
+        printer={"status": "Complete", "state": "idle", "make_and_model": "HP OfficeJet Pro 9010"},
+    )
+
+
+def _phone(mac: str) -> Device:
+    return Device(mac=mac, ips=["10.213.0.40"], hostname="anna-phone", random_mac=True, kind="phone")
+
+
+def _report(agent_id: str, seq: int, at: float, hosts: list[dict[str, Any]]) -> Incoming:
+    sample = Sample(probe="discovery", at=at, status="Complete", data={"Hosts": hosts})
+    body = TelemetryBatch(samples=[sample])
+    envelope = protocol.unseal(
+        protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=seq), KEY.public_key()
+    )
+    return Incoming(envelope, body)
+
+
+def _state(sessions: sessionmaker[Session], agent_id: str) -> tuple[dict[str, InventoryDevice], list[str]]:
+    with sessions() as session:
+        devices = {
+            d.key: d
+            for d in session.scalars(select(InventoryDevice).where(InventoryDevice.agent_id == agent_id))
+        }
+        events = [
+            f"{e.event}:{e.device_key}"
+            for e in session.scalars(
+                select(InventoryEvent).where(InventoryEvent.agent_id == agent_id).order_by(InventoryEvent.id)
+            )
+        ]
+        session.expunge_all()
+    return devices, events
+
+
+def test_printer_gone_offline_with_reason_and_back_as_the_same_device(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    agent_id = _agent(sessions)
+    inventory = Inventory(tmp_path / "inventory.json")
+    first = inventory.update([_printer()], T0)
+    key = first[0]["Key"]
+    store_batch(sessions, [_report(agent_id, 1, T0, first)])
+    devices, events = _state(sessions, agent_id)
+    assert devices[key].active and devices[key].printer_state == "online"
+    assert devices[key].kind == "printer" and devices[key].ips == ["10.213.0.20"]
+    assert events == [f"new:{key}"]
+
+    gone = inventory.update([], T0 + 60)
+    assert gone[0]["Key"] == key and gone[0]["Active"] is False
+    store_batch(sessions, [_report(agent_id, 2, T0 + 60, gone)])
+    devices, events = _state(sessions, agent_id)
+    assert not devices[key].active
+    assert devices[key].printer_state == "offline" and "did not answer" in devices[key].printer_reason
+    assert devices[key].ips == ["10.213.0.20"], "what we knew of it is kept"
+    assert events[1:] == [f"gone:{key}", f"printer_offline:{key}"]
+
+    back = inventory.update([_printer()], T0 + 120)
+    store_batch(sessions, [_report(agent_id, 3, T0 + 120, back)])
+    devices, events = _state(sessions, agent_id)
+    assert list(devices) == [key], "the same device, not a second one"
+    assert devices[key].active and devices[key].printer_state == "online"
+    assert events[3:] == [f"back:{key}", f"printer_online:{key}"]
+
+
+def test_a_report_is_folded_exactly_once_and_never_over_a_newer_one(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    agent_id = _agent(sessions)
+    inventory = Inventory(tmp_path / "inventory.json")
+    seen = inventory.update([_printer()], T0)
+    gone = inventory.update([], T0 + 60)
+    store_batch(sessions, [_report(agent_id, 2, T0 + 60, gone)])
+    store_batch(sessions, [_report(agent_id, 2, T0 + 60, gone)])  # re-sent: a duplicate
+    store_batch(sessions, [_report(agent_id, 1, T0, seen)])  # older, arriving late
+    devices, events = _state(sessions, agent_id)
+    (device,) = devices.values()
+    assert not device.active and device.printer_state == "offline"
+    assert [e.split(":")[0] for e in events] == ["new"]
+
+
+def test_a_phone_with_a_new_random_mac_stays_one_device(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    agent_id = _agent(sessions)
+    inventory = Inventory(tmp_path / "inventory.json")
+    one = inventory.update([_phone("6e:41:d2:07:b5:40")], T0)
+    two = inventory.update([_phone("5a:11:22:33:44:55")], T0 + 60)
+    assert one[0]["Key"] == two[0]["Key"]
+    store_batch(sessions, [_report(agent_id, 1, T0, one), _report(agent_id, 2, T0 + 60, two)])
+    devices, _events = _state(sessions, agent_id)
+    (device,) = devices.values()
+    assert device.mac == "5a:11:22:33:44:55" and device.vendor == "" and device.random_mac
+
+
+def test_hostile_hosts_are_bounded(sessions: sessionmaker[Session]) -> None:
+    agent_id = _agent(sessions)
+    junk: list[Any] = [
+        None,
+        5,
+        {"Key": ""},
+        {"Key": "x" * 500, "HostName": "h" * 10_000, "IPAddress": "nope"},
+    ]
+    junk += [{"Key": f"k{i}", "Services": "bad", "Printer": 3} for i in range(2000)]
+    store_batch(sessions, [_report(agent_id, 1, T0, junk)])
+    devices, _events = _state(sessions, agent_id)
+    assert len(devices) == 1024 - 3  # MAX_HOSTS entries read, three of them not hosts at all
+    long = devices["x" * 64]
+    assert long.hostname == "h" * 255 and long.ips == []
+
+
+def test_an_unchanged_report_moves_last_seen_only(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    agent_id = _agent(sessions)
+    hosts = Inventory(tmp_path / "inventory.json").update([_printer()], T0)
+    store_batch(sessions, [_report(agent_id, 1, T0, hosts)])
+    unchanged = Sample(probe="discovery", at=T0 + 300, status="Complete", data={"Unchanged": True})
+    body = TelemetryBatch(samples=[unchanged])
+    sealed = protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=2)
+    store_batch(sessions, [Incoming(protocol.unseal(sealed, KEY.public_key()), body)])
+    devices, events = _state(sessions, agent_id)
+    (device,) = devices.values()
+    assert device.active and device.last_seen.timestamp() == T0 + 300 and device.first_seen.timestamp() == T0
+    assert len(events) == 1
+    # A full report measured before the unchanged one, arriving late, changes nothing.
+    stale = Inventory(tmp_path / "other.json").update([], T0 + 200)
+    store_batch(sessions, [_report(agent_id, 3, T0 + 200, stale)])
+    assert _state(sessions, agent_id)[0][device.key].last_seen.timestamp() == T0 + 300
