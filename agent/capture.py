@@ -67,6 +67,10 @@ class Capture:
         self.dropped = 0
         self.received = 0
         self.skipped = 0
+        #: Packets not tracked because the connection table was full (a flood of new tuples).
+        self.untracked = 0
+        self.error: str | None = None
+        self._idle_at = 0.0
         # key (proto, family, device address, device port, remote address, remote port) ->
         # [bytes from the device, bytes to it, packets from it, packets to it, last seen (monotonic)]
         self._conns: dict[tuple[int, int, bytes, int, bytes, int], list[float]] = {}
@@ -115,11 +119,12 @@ class Capture:
             try:
                 n = recv_into(buf, SNAPLEN)
             except BlockingIOError:
+                self._idle_at = time.monotonic()  # the queue ran dry for a whole timeout
                 continue  # the receive timeout: look at the stop flag
-            except OSError:
-                if self._stop.is_set():
-                    return
-                raise
+            except OSError as exc:
+                if not self._stop.is_set():
+                    self.error = f"capture on {self.interface} stopped: {exc}"
+                return
             self.received += 1
             try:
                 account(view, n)
@@ -157,6 +162,9 @@ class Capture:
             if conn is None:
                 if len(self._conns) >= MAX_FLOWS:
                     self._expire(now, IDLE_S / 10)
+                    if len(self._conns) >= MAX_FLOWS:
+                        self.untracked += 1  # bounded memory before completeness: counted, reported
+                        return
                 conn = self._conns[key] = [0, 0, 0, 0, now]
             conn[0 if src_lan else 1] += length
             conn[2 if src_lan else 3] += 1
@@ -167,7 +175,11 @@ class Capture:
             del self._conns[k]
 
     def flows(self) -> list[Flow]:
-        """Cumulative counters of the live connections; adds the kernel's drops since the last call."""
+        """Cumulative counters of the live connections; adds the kernel's drops since the last call.
+
+        Raises CaptureUnavailable once the capture thread has stopped on an error."""
+        if self.error is not None:
+            raise CaptureUnavailable(self.error)
         try:
             _packets, drops = struct.unpack("II", self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
             self.dropped += drops
@@ -183,6 +195,15 @@ class Capture:
             key = f"cap/{proto}/{dev_ip}:{dport}>{remote_ip}:{rport}"
             flows.append(Flow(key, proto, dev_ip, remote_ip, rport, int(tx), int(rx), int(ptx), int(prx)))
         return flows
+
+    def drain(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the thread has read everything queued before this call (for a final count)."""
+        asked = time.monotonic()
+        while self._idle_at <= asked and self._thread.is_alive():
+            if time.monotonic() - asked > timeout_s:
+                return False
+            time.sleep(0.02)
+        return True
 
     def close(self) -> None:
         self._stop.set()

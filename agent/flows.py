@@ -165,8 +165,12 @@ class DeviceHours:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        schema = sqlite3.connect(path, timeout=10)
+        try:
+            schema.executescript(_SCHEMA)  # commits on its own; IF NOT EXISTS makes it idempotent
+        finally:
+            schema.close()
         with self._connect() as db:
-            db.executescript(_SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE name = 'salt'").fetchone()
             if row is None:
                 self._salt = secrets.token_bytes(16)
@@ -176,10 +180,17 @@ class DeviceHours:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
+        """One write transaction, taken before the first read (BEGIN IMMEDIATE): two pollers can never
+        both read a connection's old counters and both add its growth."""
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
-            with db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         finally:
             db.close()
 
@@ -271,6 +282,7 @@ class DeviceHours:
                 [(d, ip, int(now), int(now)) for d, ip in addresses],
             )
             db.execute("DELETE FROM remote_hosts WHERE hour < ?", (hour - REMOTE_RETENTION_S,))
+            db.execute("DELETE FROM device_addresses WHERE seen < ?", (int(now) - HOUR_RETENTION_S,))
             db.execute("DELETE FROM device_hours WHERE hour < ? AND dirty = 0", (hour - HOUR_RETENTION_S,))
         return counted
 

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .errors import AgentError
+
 ICMP_ECHO_REPLY = 0
 ICMP_DEST_UNREACH = 3
 ICMP_ECHO_REQUEST = 8
@@ -67,7 +69,7 @@ class IcmpEvent:
     at_ns: int  # time.monotonic_ns() when read
 
 
-class IcmpUnavailable(OSError):
+class IcmpUnavailable(AgentError, OSError):
     """Neither a raw nor a datagram ICMP socket may be opened by this process."""
 
 
@@ -78,20 +80,24 @@ class EchoSocket:
         kind = socket.SOCK_RAW if method == METHOD_RAW else socket.SOCK_DGRAM
         self.method = method
         self.sock = socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP)
-        self.sock.setblocking(False)
-        if method == METHOD_DGRAM:
-            # A raw socket sees ICMP errors as packets; a datagram socket only through its error queue.
-            self.sock.setsockopt(socket.SOL_IP, IP_RECVERR, 1)
-        self.nonce = os.urandom(8)
-        # A datagram socket's identifier is its local "port", chosen by the kernel at bind time.
-        if method == METHOD_DGRAM:
-            self.sock.bind(("0.0.0.0", 0))  # noqa: S104 - an ICMP identifier, not a listener
-            self.ident = self.sock.getsockname()[1]
-        else:
-            self.ident = int.from_bytes(os.urandom(2), "big")
-        self._on_event = on_event
-        self._loop = asyncio.get_running_loop()
-        self._loop.add_reader(self.sock.fileno(), self._readable)
+        try:
+            self.sock.setblocking(False)
+            if method == METHOD_DGRAM:
+                # A raw socket sees ICMP errors as packets; a datagram socket only through its error queue.
+                self.sock.setsockopt(socket.SOL_IP, IP_RECVERR, 1)
+            self.nonce = os.urandom(8)
+            # A datagram socket's identifier is its local "port", chosen by the kernel at bind time.
+            if method == METHOD_DGRAM:
+                self.sock.bind(("0.0.0.0", 0))  # noqa: S104 - an ICMP identifier, not a listener
+                self.ident = self.sock.getsockname()[1]
+            else:
+                self.ident = int.from_bytes(os.urandom(2), "big")
+            self._on_event = on_event
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self.sock.fileno(), self._readable)
+        except BaseException:  # half-built: no one else will ever close it
+            self.sock.close()
+            raise
 
     @staticmethod
     def open(preferred: str, on_event: Callable[[IcmpEvent], None]) -> EchoSocket:

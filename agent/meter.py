@@ -60,6 +60,7 @@ def meter(
             if stop.is_set() or time.time() >= deadline:
                 break
             stop.wait(min(interval_s, max(0.0, deadline - time.time())))
+        probe.drain()  # a loaded machine may leave the capture behind the traffic
         result = probe.poll_once()  # the last bytes before stopping
         if result is not None and result.status != "Complete":
             status = {"Status": result.status, **result.data}

@@ -11,9 +11,14 @@ environment chooses the scheduler, as for any CUPS client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
+import urllib.parse
 from typing import Any
+
+from .commands import CommandRefused
+from .discovery.commands import home_address
 
 #: How long to wait for the test page to leave the PC's queue.
 TEST_PAGE_TIMEOUT_S = 30.0
@@ -57,15 +62,32 @@ async def _run(argv: list[str], *, stdin: bytes | None = None, timeout_s: float 
     try:
         out, _ = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
+        await _kill(proc)
         return -1, f"{argv[0]} did not finish in {timeout_s:.0f} s"
+    except BaseException:  # cancelled (the command's timeout, the agent stopping): no orphan left
+        await _kill(proc)
+        raise
     return proc.returncode or 0, out.decode(errors="replace").strip()[:_OUTPUT_LIMIT]
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    # Reaped even if we are being cancelled again meanwhile: shielded, so no zombie is left.
+    await asyncio.shield(proc.wait())
 
 
 async def add_printer(uri: str, name: str) -> dict[str, Any]:
     """Create (or update) queue ``name`` for ``uri`` and print a test page; TR-181-style statuses."""
     result: dict[str, Any] = {"Queue": name, "DeviceURI": uri, "Model": "IPP Everywhere (driverless)"}
+    # The same bound as printer_check: a queue to a public or loopback address would have this PC
+    # send documents out of the home, or to a service of its own. CommandRefused("Error_Refused").
+    try:
+        host = urllib.parse.urlsplit(uri).hostname or ""
+    except ValueError as exc:
+        raise CommandRefused("Error_InvalidParameters", f"not a URI: {exc}") from exc
+    await home_address(host, "add_printer")
     try:
         code, out = await _run(["lpadmin", "-p", name, "-E", "-v", uri, "-m", "everywhere"])
     except FileNotFoundError:

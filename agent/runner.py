@@ -21,7 +21,14 @@ import msgspec
 
 import protocol
 from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
-from protocol.catalogue import AddPrinterParams, CloudKeyParams, NoParams, PlanParams, RunProbeParams
+from protocol.catalogue import (
+    AddPrinterParams,
+    CloudKeyParams,
+    DiscoverParams,
+    NoParams,
+    PlanParams,
+    RunProbeParams,
+)
 from protocol.cycles import zone
 
 from . import consent as consent_store
@@ -45,6 +52,7 @@ from .identity import (
 from .link import Link
 from .outbox import AsyncOutbox, Outbox
 from .printing import add_printer
+from .probes.discovery import DiscoveryProbe
 from .usage import cycle_report
 
 _LOGGER = logging.getLogger(__name__)
@@ -135,7 +143,7 @@ class Agent:
         catalogue.add(CommandSpec("retire_cloud_key", self._cmd_retire_cloud_key))
         catalogue.add(CommandSpec("usage_snapshot", self._cmd_usage_snapshot))
         catalogue.add(CommandSpec("add_printer", self._cmd_add_printer))
-        catalogue.add(CommandSpec("discover", discovery_commands.discover_command))
+        catalogue.add(CommandSpec("discover", self._cmd_discover))
         catalogue.add(CommandSpec("printer_check", discovery_commands.printer_check_command))
         catalogue.add(CommandSpec("ping", diagnostics.ping_command))
         catalogue.add(CommandSpec("traceroute", diagnostics.traceroute_command))
@@ -171,6 +179,15 @@ class Agent:
 
     async def _cmd_add_printer(self, params: AddPrinterParams) -> dict[str, Any]:
         return await add_printer(params.uri, params.name)
+
+    async def _cmd_discover(self, params: DiscoverParams) -> dict[str, Any]:
+        """A cycle now, within the sweep settings the operator gave the ``discovery`` probe (if any)."""
+        probe = self.probes.get("discovery")
+        if probe is None and "discovery" in self.config.probes:  # disabled: its settings still hold
+            probe = probes.create("discovery", self.config.probes["discovery"])
+        if isinstance(probe, DiscoveryProbe):
+            return await discovery_commands.discover_command(params, probe.interface, probe.sweep)
+        return await discovery_commands.discover_command(params)
 
     async def _cmd_run_probe(self, params: RunProbeParams) -> dict[str, Any]:
         probe = self.probes.get(params.probe)
@@ -249,7 +266,8 @@ class Agent:
             if result is not None:
                 sample = Sample(probe=probe.name, at=started, status=result.status, data=result.data)
                 self.last_results[probe.name] = {"at": started, "status": result.status}
-                await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))
+                if await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample])) is not None:
+                    await probe.delivered(result)
             # Fixed-rate schedule that skips missed ticks instead of bursting.
             next_run += probe.interval_s
             now = loop.time()

@@ -1,4 +1,4 @@
-"""homediag-cloud: serve, pairing-code, migrate, api-token."""
+"""homediag-cloud: serve, pairing-code, migrate, api-token, tenant and user accounts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from . import audit
+from .accounts import ROLES, create_tenant, create_user, generate_password
 from .broker_config import write_broker_config
 from .care import offline_daily_list, run_care_once
 from .config import Settings, load_settings
@@ -73,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("retention", help="delete what is past its retention horizon now (serve does it hourly)")
     sub.add_parser("api-token", help="print the operator API token (development)")
+    p_tenant = sub.add_parser("tenant", help="operators (tenants) sharing this cloud")
+    tenant_sub = p_tenant.add_subparsers(dest="tenant_command", required=True)
+    p_tenant_add = tenant_sub.add_parser("add", help="add a tenant")
+    p_tenant_add.add_argument("tenant_id", help="short id typed at login, e.g. acme")
+    p_tenant_add.add_argument("--name", default="", help="display name")
+    p_user = sub.add_parser("user", help="logins of a tenant")
+    user_sub = p_user.add_subparsers(dest="user_command", required=True)
+    p_user_add = user_sub.add_parser("add", help="add a login; prints a generated password")
+    p_user_add.add_argument("--tenant", required=True)
+    p_user_add.add_argument("--role", required=True, choices=ROLES)
+    p_user_add.add_argument("--username", required=True)
+    p_user_add.add_argument("--subscriber", help="subscriber id (role subscriber)")
+    p_user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     return parser
 
 
@@ -107,6 +124,42 @@ def _care(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(json.dumps(asyncio.run(run_care_once(settings)), indent=2))
     return 0
+
+
+def _accounts(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with make_sessionmaker(engine).begin() as session:
+            if args.command == "tenant":
+                tenant = create_tenant(session, args.tenant_id, args.name)
+                print(tenant.id)
+                return 0
+            generated = not args.password_stdin
+            password = generate_password() if generated else sys.stdin.readline().rstrip("\n")
+            user = create_user(
+                session,
+                tenant_id=args.tenant,
+                username=args.username,
+                password=password,
+                role=args.role,
+                subscriber_id=args.subscriber,
+            )
+            audit.record(
+                session,
+                actor="cli",
+                action="user_add",
+                agent_id=None,
+                details={"user_id": user.id, "username": user.username, "role": user.role},
+                outcome="saved",
+                tenant_id=user.tenant_id,
+            )
+        print(user.id)
+        if generated:
+            print(f"password: {password}")
+        return 0
+    finally:
+        engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             return _care(args, settings)
         elif args.command == "api-token":
             print(settings.resolved_api_token())
+        elif args.command in ("tenant", "user"):
+            return _accounts(args, settings)
     except CloudError as exc:
         print(f"homediag-cloud: {exc}", file=sys.stderr)
         return 1

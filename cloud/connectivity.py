@@ -61,7 +61,13 @@ def _row(sample: Sample) -> dict[str, Any] | None:
         lookups = data.get("Lookups")
         if sample.status != "Complete" or not isinstance(lookups, list) or not lookups:
             return None
-        results = [r for lookup in lookups if isinstance(lookup, dict) for r in lookup.get("Result", [])]
+        results = [
+            r
+            for lookup in lookups
+            if isinstance(lookup, dict) and isinstance(lookup.get("Result"), list)
+            for r in lookup["Result"]
+            if isinstance(r, dict)
+        ]
         if not results:
             return None
         ok = [r for r in results if r.get("Status") == "Success"]
@@ -90,14 +96,17 @@ def apply_connectivity(session: Session, agent_id: str, sample: Sample) -> None:
 def history(
     session: Session, agent_id: str, since: datetime, until: datetime, probe: str | None = None
 ) -> list[ConnectivitySample]:
+    """The window's rows, oldest first; at most the newest HISTORY_LIMIT of them (a long window keeps
+    its recent end, which is what a score and a chart need most)."""
     query = select(ConnectivitySample).where(
         ConnectivitySample.agent_id == agent_id, ConnectivitySample.at >= since, ConnectivitySample.at < until
     )
     if probe:
         query = query.where(ConnectivitySample.probe == probe)
-    return list(
-        session.scalars(query.order_by(ConnectivitySample.at, ConnectivitySample.id).limit(HISTORY_LIMIT))
+    newest = session.scalars(
+        query.order_by(ConnectivitySample.at.desc(), ConnectivitySample.id.desc()).limit(HISTORY_LIMIT)
     )
+    return list(reversed(list(newest)))
 
 
 def latest(session: Session, agent_id: str) -> dict[str, ConnectivitySample]:

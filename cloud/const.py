@@ -7,6 +7,15 @@ ENV_PREFIX: Final = "HOMEDIAG_"
 CLOUD_KEY_FILE: Final = "cloud-key.pem"
 API_TOKEN_FILE: Final = "api-token"  # noqa: S105 - a file name
 DB_FILE: Final = "homediag.sqlite"
+#: HS256 key of the API's access tokens (32 random bytes, generated once, 0600).
+TOKEN_KEY_FILE: Final = "token-key"  # noqa: S105 - a file name
+
+#: Accounts (issue 9): token lifetimes and login lockout (docs/security.md).
+ACCESS_TOKEN_TTL_S: Final = 15 * 60
+REFRESH_TOKEN_TTL_S: Final = 14 * 86400
+LOGIN_FAILURES_PER_ACCOUNT: Final = 5
+LOGIN_FAILURES_PER_SOURCE: Final = 20
+LOGIN_LOCKOUT_WINDOW_S: Final = 15 * 60
 
 #: Crockford's base32 alphabet without I, L, O, U: no letter a subscriber can misread.
 PAIRING_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

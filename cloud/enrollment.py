@@ -26,7 +26,8 @@ import protocol
 from .const import PAIRING_ALPHABET, PAIRING_CODE_GROUP_LEN, PAIRING_CODE_GROUPS
 from .errors import EnrollmentRefused, NotFound, RateLimited
 from .pki import CertificateAuthority
-from .storage import Agent, Certificate, EnrollmentFailure, PairingCode, utcnow
+from .storage import Agent, Certificate, EnrollmentFailure, PairingCode, Plan, Subscriber, utcnow
+from .usage import set_plan
 
 
 def normalise_code(code: str) -> str:
@@ -44,7 +45,16 @@ LOCKOUT_WINDOW = timedelta(minutes=15)
 CODES_PER_SUBSCRIBER_PER_HOUR = 5
 
 
-def issue_pairing_code(session: Session, ttl_s: int, note: str = "", subscriber: str = "") -> str:
+def issue_pairing_code(
+    session: Session,
+    ttl_s: int,
+    note: str = "",
+    subscriber: str = "",
+    *,
+    tenant_id: str | None = None,
+    subscriber_id: str | None = None,
+) -> str:
+    """A code; the agent enrolled with it joins ``tenant_id`` and ``subscriber_id`` when given."""
     if subscriber:
         recent = session.scalar(
             select(func.count())
@@ -66,6 +76,8 @@ def issue_pairing_code(session: Session, ttl_s: int, note: str = "", subscriber:
             expires_at=utcnow() + timedelta(seconds=ttl_s),
             note=note[:255],
             subscriber=subscriber[:128],
+            tenant_id=tenant_id,
+            subscriber_id=subscriber_id,
         )
     )
     return code
@@ -120,11 +132,17 @@ def redeem(session: Session, request: EnrollmentRequest) -> Agent:
         platform=request.platform[:128],
         agent_version=request.agent_version[:128],
         enrolled_at=now,
+        tenant_id=pairing.tenant_id,
+        subscriber_id=pairing.subscriber_id,
     )
     pairing.used_at = now
     pairing.agent_id = agent.id
     session.add(agent)
     session.flush()
+    household = session.get(Subscriber, pairing.subscriber_id) if pairing.subscriber_id else None
+    plan = session.get(Plan, household.plan_id) if household and household.plan_id else None
+    if plan is not None:  # the new home starts on its household's plan (sent at its first hello)
+        set_plan(session, agent.id, plan.cap_bytes, plan.cycle_start_day, plan.timezone)
     return agent
 
 

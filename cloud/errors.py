@@ -6,6 +6,10 @@ CloudError
 ├── EnrollmentRefused    the pairing code is unknown, used or expired, or the CSR is bad
 │   └── RateLimited      too many failures from one source, or codes for one subscriber
 ├── NotFound             no such agent
+├── AccountError         accounts (cloud/accounts.py): a tenant, user or password refused
+│   ├── LoginRefused     wrong tenant, username or password, or a disabled login
+│   │   └── LoginLocked  too many failures for the account or from the source
+│   └── TokenInvalid     an access or refresh token that is expired, forged, used or revoked
 ├── BrokerError          the embedded broker could not start
 └── CareError            proactive care (cloud/care)
     ├── MalformedRecords the hourly records of the offline entry point were refused (strict mode)
@@ -40,6 +44,24 @@ class RateLimited(EnrollmentRefused):
 
 
 class NotFound(CloudError):
+    pass
+
+
+class AccountError(CloudError):
+    pass
+
+
+class LoginRefused(AccountError):
+    pass
+
+
+class LoginLocked(LoginRefused):
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TokenInvalid(AccountError):
     pass
 
 

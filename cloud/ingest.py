@@ -33,6 +33,7 @@ from typing import Any, cast
 import aiomqtt
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
@@ -48,6 +49,7 @@ from protocol import (
     Status,
     TelemetryBatch,
 )
+from protocol import Sample as TelemetrySample
 from protocol.const import MAX_ACK_SEQS
 
 from .commands import seal_command
@@ -119,20 +121,45 @@ _SAMPLES = cast(Table, Sample.__table__)
 _AGENTS = cast(Table, Agent.__table__)
 
 
-def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> None:
-    """INSERT .. ON CONFLICT DO NOTHING: two workers racing on one report store it once.
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
+    """INSERT .. ON CONFLICT DO NOTHING RETURNING the keys this statement stored.
 
-    Core statements, not the ORM's bulk path: a batch is hundreds of rows and the
+    Two workers racing on one report store it once, and only the one whose insert returned the key
+    folds its samples. Core statements, not the ORM's bulk path: a batch is hundreds of rows and the
     ORM's per-row bookkeeping cost more than the verification of the signatures.
     """
     connection = session.connection()
     dialect = connection.dialect.name
+    columns = (_REPORTS.c.agent_id, _REPORTS.c.epoch, _REPORTS.c.seq)
     if dialect == "sqlite":
-        connection.execute(sqlite.insert(_REPORTS).on_conflict_do_nothing(), rows)
+        statement = sqlite.insert(_REPORTS).on_conflict_do_nothing().returning(*columns)
     elif dialect == "postgresql":
-        connection.execute(postgresql.insert(_REPORTS).on_conflict_do_nothing(), rows)
-    else:
+        statement = postgresql.insert(_REPORTS).on_conflict_do_nothing().returning(*columns)
+    else:  # pragma: no cover - the supported stores are SQLite and PostgreSQL
         connection.execute(insert(_REPORTS), rows)
+        return {(r["agent_id"], r["epoch"], r["seq"]) for r in rows}
+    return {(a, e, q) for a, e, q in connection.execute(statement, rows)}
+
+
+def _fold(session: Session, agent_id: str, sample: TelemetrySample) -> None:
+    """Fold one sample into its tables inside a savepoint: a sample the folds cannot read is logged
+    and kept raw, and never fails the batch (which would stall every agent's acks)."""
+    try:
+        with session.begin_nested():
+            if sample.probe in USAGE_PROBES and sample.status == "Complete":
+                apply_usage(session, agent_id, sample)
+            elif sample.probe == DISCOVERY_PROBE and sample.status == "Complete":
+                apply_inventory(session, agent_id, sample)
+            elif sample.probe in CONNECTIVITY_PROBES:
+                apply_connectivity(session, agent_id, sample)
+    except (SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        _LOGGER.warning(
+            "agent %s: %s sample not folded (kept raw): %s: %s",
+            agent_id,
+            sample.probe,
+            type(exc).__name__,
+            exc,
+        )
 
 
 def store_batch(
@@ -169,6 +196,7 @@ def store_batch(
         report_rows: list[dict[str, Any]] = []
         sample_rows: list[dict[str, Any]] = []
         last_seen: dict[str, datetime] = {}
+        fresh: list[Incoming] = []
         for item in reports:
             env = item.envelope
             key = (env.agent, env.epoch, env.seq)
@@ -181,7 +209,6 @@ def store_batch(
                 duplicates += 1
                 continue
             existing.add(key)
-            stored += 1
             sent = _ts(env.sent)
             last_seen[env.agent] = max(last_seen.get(env.agent, sent), sent)
             report_rows.append(
@@ -197,15 +224,18 @@ def store_batch(
                     "body": env.body,
                 }
             )
+            fresh.append(item)
+        inserted = _insert_ignoring_duplicates(session, report_rows) if report_rows else set()
+        stored = len(inserted)
+        duplicates += len(report_rows) - stored  # another worker stored them first
+        for item in fresh:
+            env = item.envelope
+            if (env.agent, env.epoch, env.seq) not in inserted:
+                continue
             body = item.body
             if isinstance(body, TelemetryBatch):
                 for s in body.samples:
-                    if s.probe in USAGE_PROBES and s.status == "Complete":
-                        apply_usage(session, env.agent, s)
-                    elif s.probe == DISCOVERY_PROBE and s.status == "Complete":
-                        apply_inventory(session, env.agent, s)
-                    elif s.probe in CONNECTIVITY_PROBES:
-                        apply_connectivity(session, env.agent, s)
+                    _fold(session, env.agent, s)
                 sample_rows.extend(
                     {
                         "agent_id": env.agent,
@@ -226,8 +256,6 @@ def store_batch(
                     .where(Agent.id == env.agent)
                     .values(hostname=body.hostname, platform=body.platform, agent_version=body.agent_version)
                 )
-        if report_rows:
-            _insert_ignoring_duplicates(session, report_rows)
         if sample_rows:
             session.connection().execute(insert(_SAMPLES), sample_rows)
         if last_seen:

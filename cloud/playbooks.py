@@ -188,7 +188,13 @@ def read_slow_internet(
 
     gw_avg, gw_loss = ping_line("gateway", gateway)
     net_avg, net_loss = ping_line("internet", internet)
-    dns_ok = dns.result.get("Status") == "Complete" and dns.status == "Complete"
+    # The lookup's own outcome is per result (TR-181 Result.{i}.Status); Status alone says it ran.
+    lookups = dns.result.get("Result")
+    dns_ok = dns.status == "Complete" and (
+        any(isinstance(r, dict) and r.get("Status") == "Success" for r in lookups)
+        if isinstance(lookups, list)
+        else dns.result.get("Status") == "Complete"
+    )
     dns_ms = dns.result.get("ResponseTime") or (dns.result.get("Result") or [{}])[0].get("ResponseTime")
     evidence.append(
         f"DNS: {'answered' if dns_ok else 'failed'}" + (f" in {dns_ms} ms" if dns_ok and dns_ms else "")

@@ -7,6 +7,7 @@ On a Linux PC with the agent, a CSR can do it for the subscriber (``add_printer`
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ class SetupError(CloudError):
 
 def guide(uri: str, name: str = "") -> dict[str, Any]:
     parts = urlsplit(uri)
-    if parts.scheme not in {"ipp", "ipps"} or not parts.hostname:
+    if parts.scheme not in {"ipp", "ipps"} or not parts.hostname or any(c.isspace() for c in uri):
         raise SetupError("a printer URI looks like ipp://host:631/ipp/print or ipps://...")
     host = parts.hostname
     port = parts.port or 631
@@ -44,8 +45,8 @@ def guide(uri: str, name: str = "") -> dict[str, Any]:
             ],
             "linux": [
                 "Most desktops add it automatically (cups-browsed); otherwise, in a terminal:",
-                f"lpadmin -p {queue} -E -v {uri} -m everywhere",
-                f"lp -d {queue} /usr/share/cups/data/testprint",
+                f"lpadmin -p {shlex.quote(queue)} -E -v {shlex.quote(uri)} -m everywhere",
+                f"lp -d {shlex.quote(queue)} /usr/share/cups/data/testprint",
             ],
             "ios": ["Nothing to install: choose Print in any app and pick the printer (AirPrint)."],
             "android": ["Settings > Connected devices > Printing > Default Print Service (Mopria) on."],

@@ -94,7 +94,10 @@ def _delete_before(
             if key is None:
                 result = session.execute(delete(table).where(column < cutoff))
                 return total + int(result.rowcount or 0)  # type: ignore[attr-defined]
-            ids = select(key).where(column < cutoff).limit(CHUNK).scalar_subquery()
+            # The chunk's ids once, in order: the watermark and the delete must cover the same rows.
+            ids = list(session.scalars(select(key).where(column < cutoff).order_by(key).limit(CHUNK)))
+            if not ids:
+                return total
             if table.name == "reports":
                 _raise_watermarks(session, table, key.in_(ids))
             result = session.execute(delete(table).where(key.in_(ids)))

@@ -49,10 +49,10 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str | bytes) -> bytes:
-    raw = text.encode("ascii") if isinstance(text, str) else text
     try:
+        raw = text.encode("ascii") if isinstance(text, str) else text
         return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         raise MalformedMessage("invalid base64url") from exc
 
 

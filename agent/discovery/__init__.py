@@ -5,13 +5,15 @@
     arp, arp_worker      scapy sweep in a short-lived worker process; /proc/net/arp
     ssdp                 M-SEARCH and UPnP descriptions through defusedxml
     ipp                  Get-Printer-Attributes, a compact bounded RFC 8010 codec
+    fetch                HTTP exchanges with devices: one deadline each, a thread pool of their own
     oui                  vendors from the IEEE registry shipped in netaddr; random MACs
     merge                one device per host, kinds with evidence
     inventory            keys, first/last seen and Active across cycles
 
-Errors: :class:`arp.SweepRefused` (a range the sweep will not touch) and :class:`ipp.IppError`
-(translated into printer status data by ``ipp.get_printer_attributes``); every other failure of a
-method is reported as data in ``CycleResult.methods``.
+Errors (both :class:`agent.errors.AgentError`): :class:`arp.SweepRefused` (a range the sweep will
+not touch) and :class:`ipp.IppError` (translated into printer status data by
+``ipp.get_printer_attributes``); every other failure of a method is reported as data in
+``CycleResult.methods``.
 """
 
 from .arp import SweepRefused

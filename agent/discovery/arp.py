@@ -9,6 +9,7 @@ to the ``/24`` around our own address; frames are paced at ``rate_pps``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -17,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import AgentError
+from ..routes import default_route_interface, ip_forwarding
 from .const import DEFAULT_SWEEP_RATE_PPS, DEFAULT_SWEEP_WAIT_S, MAX_SWEEP_HOSTS, MAX_WORKER_OUTPUT_BYTES
 from .model import ARP, NEIGH, SELF, Sighting
 from .oui import normalise_mac
@@ -27,7 +30,7 @@ PROC_ARP = Path("/proc/net/arp")
 WORKER = Path(__file__).with_name("arp_worker.py")
 
 
-class SweepRefused(ValueError):
+class SweepRefused(AgentError, ValueError):
     """A subnet the sweep will not touch (public, or too large)."""
 
 
@@ -61,6 +64,32 @@ def attached_subnets(interface: str | None = None) -> list[Attached]:
                 continue
             out.append(Attached(name, a.address, network, normalise_mac(mac)))
     return out
+
+
+def lan_subnets(
+    interface: str | None = None,
+    *,
+    attached: list[Attached] | None = None,
+    forwarding: bool | None = None,
+    wan: str | None = None,
+) -> list[Attached]:
+    """The subnets discovery may touch: ``interface``'s if named, else every one but a gateway's WAN.
+
+    On a host that forwards and has a private subnet on another interface than the default route's,
+    that interface is the WAN: sweeping or querying it would probe the ISP's network. A plain PC (no
+    forwarding, or its default-route interface is its only LAN) keeps all its subnets.
+    """
+    attached = attached_subnets(interface) if attached is None else attached
+    if interface:
+        return [a for a in attached if a.interface == interface]
+    forwarding = ip_forwarding() if forwarding is None else forwarding
+    wan = default_route_interface() if wan is None else wan
+    if not forwarding or not wan:
+        return attached
+    lan = [a for a in attached if a.interface != wan]
+    if any(a.network.is_private for a in lan):
+        return lan
+    return attached
 
 
 def sweep_targets(
@@ -105,6 +134,13 @@ def neighbour_table(interface: str | None = None, text: str | None = None) -> li
     return out
 
 
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    await asyncio.shield(proc.wait())  # reaped even if cancelled again meanwhile
+
+
 async def sweep(
     attached: Attached,
     *,
@@ -136,10 +172,12 @@ async def sweep(
     try:
         stdout, stderr = await asyncio.wait_for(proc.communicate(request), budget_s)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
+        await _kill(proc)
         counters["arp_worker_timeout"] += 1
         return []
+    except BaseException:  # cancelled (the cycle's command timed out, the agent stops): no orphan
+        await _kill(proc)
+        raise
     if proc.returncode != 0:
         counters["arp_worker_failed"] += 1
         _LOGGER.warning("ARP sweep of %s failed: %s", network, stderr.decode(errors="replace")[-300:])

@@ -60,10 +60,12 @@ MAX_SSDP_RESPONSES = 256
 MAX_SSDP_DATAGRAM = 2048
 MAX_DESCRIPTION_BYTES = 64 * 1024
 MAX_DESCRIPTIONS = 32
-DESCRIPTION_TIMEOUT_S = 2.0
+DESCRIPTION_TIMEOUT_S = 2.0  # for the whole exchange, however slowly the device sends
+DESCRIPTION_WORKERS = 8  # threads of the fetch pool: a home has a handful of UPnP devices
 
 # -- IPP (RFC 8010/8011) ----------------------------------------------------------------------------
-IPP_TIMEOUT_S = 3.0
+IPP_TIMEOUT_S = 3.0  # for the whole exchange, however slowly the printer sends
+IPP_WORKERS = 4
 MAX_IPP_RESPONSE_BYTES = 256 * 1024
 MAX_IPP_ATTRIBUTES = 1000
 MAX_IPP_VALUES = 64

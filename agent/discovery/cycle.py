@@ -7,15 +7,23 @@ others go on. Bad input met on the way is in ``counters``.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ..routes import default_gateway
 from . import arp, ipp, mdns, ssdp
-from .const import DEFAULT_SWEEP_RATE_PPS, DEFAULT_SWEEP_WAIT_S, MAX_SWEEP_HOSTS, PRINTER_TXT_KEYS
+from .const import (
+    DEFAULT_SWEEP_RATE_PPS,
+    DEFAULT_SWEEP_WAIT_S,
+    IPP_WORKERS,
+    MAX_SWEEP_HOSTS,
+    PRINTER_TXT_KEYS,
+)
+from .fetch import FetchPool
 from .merge import classify, merge
 from .model import PRINTER, Device, Sighting
 from .sanitize import Counters
@@ -42,19 +50,6 @@ class CycleResult:
     started: float = 0.0
     duration_s: float = 0.0
     interfaces: list[str] = field(default_factory=list)
-
-
-def default_gateway(route_file: Path = Path("/proc/net/route")) -> str | None:
-    try:
-        lines = route_file.read_text().splitlines()[1:]
-    except OSError:
-        return None
-    for line in lines:
-        fields = line.split()
-        if len(fields) > 2 and fields[1] == "00000000":
-            raw = int(fields[2], 16)
-            return ".".join(str((raw >> s) & 0xFF) for s in (0, 8, 16, 24))
-    return None
 
 
 def printer_uri(device: Device) -> str | None:
@@ -91,6 +86,43 @@ async def _timed(name: str, methods: dict[str, str], coro: Any) -> list[Sighting
     return result
 
 
+async def _on_lan(browse: Any, attached: list[arp.Attached], counters: Counters) -> list[Sighting]:
+    """mDNS sightings whose address is on one of our LAN subnets; the rest dropped and counted.
+
+    An A record is only a claim: a responder announcing ``_ipp._tcp`` at a public address would
+    otherwise have the agent send IPP requests out of the home.
+    """
+    sightings: list[Sighting] = await browse
+    kept = []
+    for sighting in sightings:
+        try:
+            address = ipaddress.IPv4Address(sighting.ip)
+        except ValueError:
+            address = None
+        if address is not None and any(address in a.network for a in attached):
+            kept.append(sighting)
+        else:
+            counters["mdns_address_off_lan"] += 1
+    return kept
+
+
+async def _ssdp_each(timeout_s: float, attached: list[arp.Attached], counters: Counters) -> list[Sighting]:
+    """M-SEARCH from one address per LAN interface (a search reaches only its own link)."""
+    first: dict[str, str] = {}
+    for a in attached:
+        first.setdefault(a.interface, a.address)
+    groups = await asyncio.gather(
+        *(ssdp.search(timeout_s, address, counters) for address in first.values()), return_exceptions=True
+    )
+    failures = [g for g in groups if isinstance(g, BaseException)]
+    if failures and len(failures) == len(groups):
+        raise failures[0]
+    for failure in failures:
+        _LOGGER.warning("SSDP search failed on one interface: %s", failure)
+        counters["ssdp_interface_failed"] += 1
+    return [s for g in groups if not isinstance(g, BaseException) for s in g]
+
+
 async def run_cycle(
     timeout_s: float = 5.0,
     interface: str | None = None,
@@ -104,7 +136,8 @@ async def run_cycle(
     methods: dict[str, str] = {}
     started = time.time()
     t0 = time.monotonic()
-    attached = arp.attached_subnets(interface)
+    every = arp.attached_subnets(interface)
+    attached = arp.lan_subnets(interface, attached=every)
     result = CycleResult(devices=[], methods=methods, counters=counters, started=started)
     result.interfaces = sorted({a.interface for a in attached})
     if not attached:
@@ -113,10 +146,14 @@ async def run_cycle(
         )
         return result
     say(f"discovering on {', '.join(f'{a.interface} {a.network}' for a in attached)}")
-    address = attached[0].address if interface else None
+    # mDNS on every interface unless one was chosen or a gateway's WAN is left out (arp.lan_subnets).
+    narrowed = interface is not None or len(attached) < len(every)
+    mdns_addresses = list(dict.fromkeys(a.address for a in attached)) if narrowed else None
     tasks: list[Any] = [
-        _timed("mdns", methods, mdns.browse(timeout_s, address, counters)),
-        _timed("ssdp", methods, ssdp.search(min(timeout_s, 2.0), attached[0].address, counters)),
+        _timed(
+            "mdns", methods, _on_lan(mdns.browse(timeout_s, mdns_addresses, counters), attached, counters)
+        ),
+        _timed("ssdp", methods, _ssdp_each(min(timeout_s, 2.0), attached, counters)),
     ]
     if options.enabled:
         for a in attached:
@@ -150,9 +187,13 @@ async def run_cycle(
     printers = [(d, uri) for d in devices if (uri := printer_uri(d))]
     if printers:
         say(f"asking {len(printers)} printer(s) for their attributes (IPP)")
-        answers = await asyncio.gather(
-            *(ipp.get_printer_attributes(uri, counters=counters) for _d, uri in printers)
-        )
+        pool = FetchPool(IPP_WORKERS)
+        try:
+            answers = await asyncio.gather(
+                *(ipp.get_printer_attributes(uri, counters=counters, pool=pool) for _d, uri in printers)
+            )
+        finally:
+            pool.close()
         for (device, _uri), answer in zip(printers, answers, strict=True):
             answer["txt"] = printer_facts(device)
             device.printer = answer

@@ -70,8 +70,12 @@ class Inventory:
                     best = (rank, key)
         return best[1] if best else None
 
-    def update(self, devices: list[Device], now: float) -> list[dict[str, Any]]:
-        """Fold one cycle in; returns every known device in wire form, active ones first."""
+    def update(self, devices: list[Device], now: float, *, save: bool = True) -> list[dict[str, Any]]:
+        """Fold one cycle in; returns every known device in wire form, active ones first.
+
+        ``save=False`` leaves the file as it was (a run a CSR asked for must not change what the
+        next scheduled run compares against).
+        """
         seen: set[str] = set()
         for device in devices:
             key = self._match(device)
@@ -115,7 +119,8 @@ class Inventory:
                     "reason": "did not answer ARP, mDNS, SSDP or IPP in the last discovery cycle",
                 }
             gone.append(wire)
-        self.save()
+        if save:
+            self.save()
         return [d.to_wire() for d in devices] + sorted(gone, key=lambda w: str(w["Key"]))
 
     def save(self) -> None:

@@ -10,7 +10,7 @@ collections (RFC 8010 §3.1.6) it does not need. It runs over ``http.client`` in
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import http.client
 import itertools
 import ssl
@@ -18,7 +18,9 @@ import struct
 import urllib.parse
 from typing import Any
 
+from ..errors import AgentError
 from .const import IPP_TIMEOUT_S, MAX_IPP_ATTRIBUTES, MAX_IPP_RESPONSE_BYTES, MAX_IPP_STRING, MAX_IPP_VALUES
+from .fetch import Exchange, FetchPool, read_bounded
 from .sanitize import Counters, clean_text
 
 GET_PRINTER_ATTRIBUTES = 0x000B
@@ -54,7 +56,7 @@ REQUESTED = (
 _request_ids = itertools.count(1)
 
 
-class IppError(Exception):
+class IppError(AgentError):
     """The printer could not be asked or its answer could not be read; ``status`` says which (TR-181)."""
 
     def __init__(self, status: str, message: str) -> None:
@@ -195,52 +197,91 @@ def summarise(attributes: dict[str, list[Any]], uri: str) -> dict[str, Any]:
     }
 
 
-def _post(uri: str, body: bytes, timeout_s: float) -> bytes:
+def _post(uri: str, body: bytes, timeout_s: float, address: str | None, exchange: Exchange) -> bytes:
+    """POST ``body`` to ``uri``'s printer, at ``address`` when given (the one already vetted)."""
     parts = urllib.parse.urlsplit(uri)
     secure = parts.scheme == "ipps"
-    host, port = parts.hostname or "", parts.port or 631
+    try:
+        host, port = parts.hostname or "", parts.port or 631
+    except ValueError as exc:
+        raise IppError("Error_InvalidURI", f"bad port in {uri!r}") from exc
     if not host:
         raise IppError("Error_InvalidURI", f"no host in {uri!r}")
+    # Connecting to the address checked, not to the name again: a second lookup could answer
+    # elsewhere (DNS rebinding). The Host header still names the printer as the URI does.
+    target = address or host
     conn: http.client.HTTPConnection
-    if secure:
-        # Printers' certificates are self-signed (IPP Everywhere 1.1 §4.2.2): encrypt, do not verify.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        conn = http.client.HTTPSConnection(host, port, timeout=timeout_s, context=context)
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    try:
+        connect_timeout_s = min(timeout_s, exchange.left())
+        if secure:
+            # Printers' certificates are self-signed (IPP Everywhere 1.1 §4.2.2): encrypt, do not verify.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection(target, port, timeout=connect_timeout_s, context=context)
+        else:
+            conn = http.client.HTTPConnection(target, port, timeout=connect_timeout_s)
+    except TimeoutError as exc:
+        raise IppError("Error_Timeout", f"no IPP answer from {host}:{port} in {timeout_s:g} s") from exc
+    exchange.attach(conn)
     try:
         conn.request(
-            "POST", parts.path or "/ipp/print", body=body, headers={"Content-Type": "application/ipp"}
+            "POST",
+            parts.path or "/ipp/print",
+            body=body,
+            headers={"Content-Type": "application/ipp", "Host": parts.netloc.rpartition("@")[2]},
         )
+        exchange.pace()
         response = conn.getresponse()
         if response.status != 200:
             raise IppError("Error_HTTP", f"HTTP {response.status} from {host}:{port}")
-        data = response.read(MAX_IPP_RESPONSE_BYTES + 1)
+        data = read_bounded(response, MAX_IPP_RESPONSE_BYTES, exchange)
     except TimeoutError as exc:
         raise IppError("Error_Timeout", f"no IPP answer from {host}:{port} in {timeout_s:g} s") from exc
     except ConnectionRefusedError as exc:
         raise IppError("Error_ConnectionRefused", f"{host}:{port} refused the connection") from exc
     except (OSError, http.client.HTTPException) as exc:
+        if exchange.aborted:
+            raise IppError("Error_Timeout", f"no IPP answer from {host}:{port} in {timeout_s:g} s") from exc
         raise IppError("Error_Unreachable", f"{host}:{port}: {exc}") from exc
     finally:
-        conn.close()
+        exchange.close()
     return data
 
 
 async def get_printer_attributes(
-    uri: str, timeout_s: float = IPP_TIMEOUT_S, counters: Counters | None = None
+    uri: str,
+    timeout_s: float = IPP_TIMEOUT_S,
+    counters: Counters | None = None,
+    *,
+    address: str | None = None,
+    pool: FetchPool | None = None,
 ) -> dict[str, Any]:
-    """The printer's summary, or ``{"status": "Error_...", "state": "offline", "reason": ...}``."""
-    http_uri = uri
+    """The printer's summary, or ``{"status": "Error_...", "state": "offline", "reason": ...}``.
+
+    ``timeout_s`` bounds the whole exchange, however slowly the printer sends; ``address`` is where
+    to connect when the caller has vetted the URI's host already; ``pool`` the executor to run in
+    (one of its own when None).
+    """
+    own_pool = pool is None
+    runner = FetchPool(1) if pool is None else pool
     try:
-        data = await asyncio.get_running_loop().run_in_executor(
-            None, _post, http_uri, encode_request(uri), timeout_s
+        data = await runner.run(
+            functools.partial(_post, uri, encode_request(uri), timeout_s, address), timeout_s
         )
         status_code, attributes = decode_response(data, counters)
         if status_code >= 0x0400:
             raise IppError("Error_IPP", f"IPP status 0x{status_code:04x}")
+    except TimeoutError:
+        return {
+            "status": "Error_Timeout",
+            "uri": uri,
+            "state": "offline",
+            "reason": f"no answer in {timeout_s:g} s",
+        }
     except IppError as exc:
         return {"status": exc.status, "uri": uri, "state": "offline", "reason": str(exc)}
+    finally:
+        if own_pool:
+            runner.close()
     return summarise(attributes, uri)

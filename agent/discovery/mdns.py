@@ -136,9 +136,13 @@ class MdnsCollector:
 
 
 async def browse(
-    timeout_s: float, interface_address: str | None = None, counters: Counters | None = None
+    timeout_s: float, interface_addresses: list[str] | None = None, counters: Counters | None = None
 ) -> list[Sighting]:
-    """Browse for ``timeout_s`` (60% listening, the rest resolving); one sighting per service address."""
+    """Browse for ``timeout_s`` (60% listening, the rest resolving); one sighting per service address.
+
+    ``interface_addresses`` are our addresses on the links to browse (a gateway leaves its WAN out);
+    None browses on every interface.
+    """
     from zeroconf import BadTypeInNameException, InterfaceChoice, IPVersion, ServiceStateChange  # noqa: PLC0415
     from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf  # noqa: PLC0415
 
@@ -146,7 +150,7 @@ async def browse(
     collector = MdnsCollector(counters)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    interfaces: Any = [interface_address] if interface_address else InterfaceChoice.All
+    interfaces: Any = list(interface_addresses) if interface_addresses else InterfaceChoice.All
     aiozc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
     browsers: list[AsyncServiceBrowser] = []
     enlarge_receive_buffers(aiozc.zeroconf)

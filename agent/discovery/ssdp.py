@@ -9,6 +9,7 @@ documents are counted and skipped, never expanded.
 from __future__ import annotations
 
 import asyncio
+import functools
 import http.client
 import ipaddress
 import logging
@@ -17,6 +18,7 @@ import urllib.parse
 
 from .const import (
     DESCRIPTION_TIMEOUT_S,
+    DESCRIPTION_WORKERS,
     MAX_DESCRIPTION_BYTES,
     MAX_DESCRIPTIONS,
     MAX_NAME_LEN,
@@ -25,6 +27,7 @@ from .const import (
     SSDP_GROUP,
     SSDP_MX_S,
 )
+from .fetch import Exchange, FetchPool, read_bounded
 from .model import SSDP, Sighting, UpnpInfo
 from .sanitize import Counters, clean_text
 
@@ -109,20 +112,26 @@ def parse_description(xml: bytes, counters: Counters) -> UpnpInfo | None:
     )
 
 
-def _fetch(url: str) -> bytes:
+def _fetch(url: str, exchange: Exchange | None = None) -> bytes:
+    """GET ``url`` within one deadline (:mod:`.fetch`), at most ``MAX_DESCRIPTION_BYTES + 1`` bytes."""
+    exchange = exchange if exchange is not None else Exchange(DESCRIPTION_TIMEOUT_S)
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=DESCRIPTION_TIMEOUT_S)
+    conn = http.client.HTTPConnection(
+        parts.hostname or "", parts.port or 80, timeout=min(DESCRIPTION_TIMEOUT_S, exchange.left())
+    )
+    exchange.attach(conn)
     try:
         conn.request("GET", parts.path or "/", headers={"User-Agent": "homediag/1"})
+        exchange.pace()
         response = conn.getresponse()
         if response.status != 200:
             raise OSError(f"HTTP {response.status}")
         declared = response.getheader("Content-Length")
         if declared and declared.isdigit() and int(declared) > MAX_DESCRIPTION_BYTES:
             return b"\0" * (MAX_DESCRIPTION_BYTES + 1)  # refused unread, counted as oversize
-        return response.read(MAX_DESCRIPTION_BYTES + 1)
+        return read_bounded(response, MAX_DESCRIPTION_BYTES, exchange)
     finally:
-        conn.close()
+        exchange.close()
 
 
 def description_url(headers: dict[str, str], counters: Counters) -> str:
@@ -132,6 +141,8 @@ def description_url(headers: dict[str, str], counters: Counters) -> str:
     try:
         same = parts.scheme == "http" and parts.hostname == headers["_from"]
         private = ipaddress.ip_address(headers["_from"]).is_private
+        port = parts.port  # ValueError past 65535 or not a number
+        same = same and port != 0
     except (ValueError, KeyError):
         same = private = False
     if not (same and private):
@@ -147,12 +158,16 @@ async def search(
     counters = counters if counters is not None else Counters()
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
-    sock.setblocking(False)
-    sock.bind((interface_address, 0))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface_address))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)  # UDA 2.0 §1.1.2: TTL 2 by default
-    listener = _Listener(counters)
-    transport, _ = await loop.create_datagram_endpoint(lambda: listener, sock=sock)
+    try:
+        sock.setblocking(False)
+        sock.bind((interface_address, 0))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface_address))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)  # UDA 2.0 §1.1.2: TTL 2 by default
+        listener = _Listener(counters)
+        transport, _ = await loop.create_datagram_endpoint(lambda: listener, sock=sock)
+    except BaseException:  # the transport owns the socket only once it exists
+        sock.close()
+        raise
     try:
         transport.sendto(SEARCH, SSDP_GROUP)
         await asyncio.sleep(min(timeout_s, SSDP_MX_S) / 2)
@@ -172,10 +187,18 @@ async def search(
         if url and ip not in fetches and len(fetches) < MAX_DESCRIPTIONS:
             fetches[ip] = url
 
+    await describe_all(fetches, by_ip, counters)
+    return list(by_ip.values())
+
+
+async def describe_all(fetches: dict[str, str], by_ip: dict[str, Sighting], counters: Counters) -> None:
+    """Fetch each address's description into its sighting; one that fails is counted, not fatal."""
+    pool = FetchPool(DESCRIPTION_WORKERS)
+
     async def describe(ip: str, url: str) -> None:
         try:
-            xml = await asyncio.wait_for(loop.run_in_executor(None, _fetch, url), DESCRIPTION_TIMEOUT_S + 1)
-        except (OSError, TimeoutError, http.client.HTTPException) as exc:
+            xml = await pool.run(functools.partial(_fetch, url), DESCRIPTION_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError, http.client.HTTPException) as exc:
             counters["ssdp_description_unreachable"] += 1
             _LOGGER.debug("UPnP description %s: %s", url, exc)
             return
@@ -186,5 +209,7 @@ async def search(
             parsed.server = previous.server if previous else ""
             by_ip[ip].upnp = parsed
 
-    await asyncio.gather(*(describe(ip, url) for ip, url in fetches.items()))
-    return list(by_ip.values())
+    try:
+        await asyncio.gather(*(describe(ip, url) for ip, url in fetches.items()))
+    finally:
+        pool.close()

@@ -91,6 +91,10 @@ class Probe(ABC):
     async def run(self) -> ProbeResult | None:
         """One run's result; None when a probe that polls often has nothing to report this time."""
 
+    async def delivered(self, result: ProbeResult) -> None:
+        """Called once ``result`` is safely in the outbox (a probe that sends state may forget it)."""
+        del result  # most probes keep nothing between runs
+
     async def run_now(self) -> ProbeResult:
         """A run a CSR asked for: always a result, and no effect on what the schedule reports."""
         result = await self.run()

@@ -19,30 +19,12 @@ probes only what its operator told it to (tests and the demo point them into the
 from __future__ import annotations
 
 import asyncio
-import socket
-import struct
-from pathlib import Path
 from typing import Any
 
+from ..routes import default_gateway
 from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, register
 from .dns import ns_lookup
 from .ping import EchoStats, PingOutcome, check_method, jitter_ms, measure_ping
-
-ROUTE_TABLE = "/proc/net/route"
-
-
-def default_gateway(route_table: str = ROUTE_TABLE) -> str | None:
-    """The IPv4 default route's gateway (little-endian hex in /proc/net/route)."""
-    try:
-        lines = Path(route_table).read_text().splitlines()[1:]
-    except OSError:
-        return None
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 8 and parts[1] == "00000000" and parts[7] == "00000000":
-            gateway = struct.pack("<I", int(parts[2], 16))
-            return socket.inet_ntoa(gateway) if gateway != b"\0\0\0\0" else None
-    return None
 
 
 def percentile(values: list[float], q: float) -> float:

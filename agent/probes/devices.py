@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import threading
 import time
 from typing import Any
 
@@ -52,6 +53,11 @@ class DeviceUsageProbe(Probe):
             raise ProbeConfigError("device_usage: wan_interface must be a string")
         if lan is not None and not (isinstance(lan, list) and all(isinstance(n, str) for n in lan)):
             raise ProbeConfigError("device_usage: lan must be a list of CIDR strings")
+        for cidr in lan or []:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ProbeConfigError(f"device_usage: lan: {exc}") from exc
         self.wan, self.lan = wan, lan
         self.method = options.pop("method", "conntrack")
         if self.method not in {"conntrack", "capture"}:
@@ -62,7 +68,7 @@ class DeviceUsageProbe(Probe):
         super().configure(options)
         self._capture: Capture | None = None
         self._last_report = 0.0
-        self._in_flight: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # run() and run_now() poll from executor threads
         self._hours: DeviceHours | None = None
         self.state_file = STATE_FILE
 
@@ -70,6 +76,10 @@ class DeviceUsageProbe(Probe):
         return topology(self.wan, self.lan)
 
     def _poll(self, *, on_demand: bool = False) -> ProbeResult | None:
+        with self._lock:
+            return self._poll_locked(on_demand=on_demand)
+
+    def _poll_locked(self, *, on_demand: bool) -> ProbeResult | None:
         if self.state_dir is None:
             return ProbeResult.error("Error_Internal", "no state directory")
         if self._hours is None:
@@ -110,7 +120,12 @@ class DeviceUsageProbe(Probe):
             except CaptureUnavailable as exc:
                 return self._due(ProbeResult.error("Error_NoCapture", str(exc), Method="capture"))
         capture = self._capture
-        flows = capture.flows()
+        try:
+            flows = capture.flows()
+        except CaptureUnavailable as exc:  # the capture thread stopped (interface gone, ...)
+            capture.close()
+            self._capture = None  # the next poll opens a new capture
+            return self._due(ProbeResult.error("Error_NoCapture", str(exc), Method="capture"))
         events = (
             [f"{capture.dropped} packets missed (the capture could not keep up)"] if capture.dropped else []
         )
@@ -131,18 +146,13 @@ class DeviceUsageProbe(Probe):
     ) -> ProbeResult | None:
         now = time.time()
         counted = hours.update(flows, macs, now)
-        # The previous report is in the outbox by now (the runner enqueues before the next poll).
-        if self._in_flight:
-            hours.mark_sent(self._in_flight)
-            self._in_flight = []
         if on_demand:
             rows = hours.take_dirty()  # shown to the CSR; the schedule still reports them
         elif now - self._last_report < self.report_s:
             return None
         else:
             self._last_report = now
-            rows = hours.take_dirty()
-            self._in_flight = rows
+            rows = hours.take_dirty()  # marked sent only once the runner has them in the outbox
         return ProbeResult(
             data={
                 "Method": self.method,
@@ -153,6 +163,11 @@ class DeviceUsageProbe(Probe):
                 "Events": events,
             }
         )
+
+    def drain(self) -> None:
+        """Before a final count: let the capture read what the kernel has queued (no-op otherwise)."""
+        if self._capture is not None:
+            self._capture.drain()
 
     @property
     def packets_missed(self) -> int | None:
@@ -180,6 +195,11 @@ class DeviceUsageProbe(Probe):
 
     async def run(self) -> ProbeResult | None:
         return await asyncio.get_running_loop().run_in_executor(None, self._poll)
+
+    async def delivered(self, result: ProbeResult) -> None:
+        rows = result.data.get("Hours")
+        if self._hours is not None and isinstance(rows, list) and rows:
+            await asyncio.get_running_loop().run_in_executor(None, self._hours.mark_sent, rows)
 
     async def run_now(self) -> ProbeResult:
         result = await asyncio.get_running_loop().run_in_executor(None, lambda: self._poll(on_demand=True))

@@ -10,6 +10,7 @@ cloud that lost state heals within the hour. A home has tens of devices: a full 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -44,6 +45,7 @@ class DiscoveryProbe(Probe):
         self.full_every_s = _number(options, "full_every_s", 3600.0, 0.0, 7 * 86400.0)
         self._last_hash = ""
         self._last_full = 0.0
+        self._lock = asyncio.Lock()
         self.sweep = SweepOptions(
             enabled=sweep,
             rate_pps=_number(options, "rate_pps", DEFAULT_SWEEP_RATE_PPS, 1, 10000),
@@ -53,12 +55,25 @@ class DiscoveryProbe(Probe):
         super().configure(options)
 
     async def run(self) -> ProbeResult:
-        result = await run_cycle(self.timeout_s, self.interface, self.sweep)
-        if "all" in result.methods:
-            return ProbeResult.error("Error_NoInterface", result.methods["all"])
-        now = time.time()
-        inventory = Inventory(self.state_dir / INVENTORY_FILE if self.state_dir else None)
-        hosts = inventory.update(result.devices, now)
+        return await self._run(scheduled=True)
+
+    async def run_now(self) -> ProbeResult:
+        """The whole inventory now, leaving the schedule's hash, clock and saved inventory alone.
+
+        Otherwise the next scheduled run would find "no change" against a report the cloud never
+        folded as one of the schedule's, and a change would stay hidden until ``full_every_s``.
+        """
+        return await self._run(scheduled=False)
+
+    async def _run(self, *, scheduled: bool) -> ProbeResult:
+        # One cycle at a time: two would sweep twice and write inventory.json through the same .tmp.
+        async with self._lock:
+            result = await run_cycle(self.timeout_s, self.interface, self.sweep)
+            if "all" in result.methods:
+                return ProbeResult.error("Error_NoInterface", result.methods["all"])
+            now = time.time()
+            inventory = Inventory(self.state_dir / INVENTORY_FILE if self.state_dir else None)
+            hosts = inventory.update(result.devices, now, save=scheduled)
         digest = inventory_hash(hosts)
         data: dict[str, Any] = {
             "HostNumberOfEntries": len(hosts),
@@ -68,9 +83,10 @@ class DiscoveryProbe(Probe):
             "Counters": dict(result.counters),
             "DurationS": result.duration_s,
         }
-        if digest == self._last_hash and now - self._last_full < self.full_every_s:
+        if scheduled and digest == self._last_hash and now - self._last_full < self.full_every_s:
             data["Unchanged"] = True
         else:
             data["Hosts"] = hosts
-            self._last_hash, self._last_full = digest, now
+            if scheduled:
+                self._last_hash, self._last_full = digest, now
         return ProbeResult(data=data)

@@ -35,6 +35,9 @@ from .ping import UNREACHABLE_ERRNOS, resolve_ipv4
 
 MAX_HEADER_BYTES = 16 * 1024
 UPLOAD_CHUNK_BYTES = 64 * 1024
+#: How long the server has to answer once the upload's time is over: bounded, so that a 30 s
+#: upload_test ends well inside its 60 s catalogue timeout (protocol/catalogue.py).
+UPLOAD_GRACE_S = 5.0
 _UPLOAD_CHUNK = b"%x\r\n" % UPLOAD_CHUNK_BYTES + bytes(UPLOAD_CHUNK_BYTES) + b"\r\n"
 
 
@@ -211,7 +214,11 @@ async def _run_connection(
         if upload:
             conn.bom = time.time()
             while time.monotonic() < stop_at and not protocol.closed.done():
-                await protocol.can_write.wait()
+                try:
+                    # A server that stops reading must not keep us past the test's end.
+                    await asyncio.wait_for(protocol.can_write.wait(), max(0.0, stop_at - time.monotonic()))
+                except TimeoutError:
+                    break
                 transport.write(_UPLOAD_CHUNK)
                 conn.test_bytes += UPLOAD_CHUNK_BYTES
                 if not protocol.can_write.is_set():
@@ -300,7 +307,7 @@ async def transfer_test(
                 head.encode(),
                 upload=upload,
                 stop_at=stop_at,
-                grace_s=max(5.0, duration_s),
+                grace_s=UPLOAD_GRACE_S,
                 meter=meter,
             )
             for _ in range(connections)

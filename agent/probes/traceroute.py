@@ -120,9 +120,10 @@ class TraceRouteProbe(Probe):
         self.host = options.pop("host", "")
         if not isinstance(self.host, str) or not self.host:
             raise ProbeConfigError("traceroute: host is required")
-        self.max_hops = int(options.pop("max_hops", 30))
-        if not 1 <= self.max_hops <= 64:
-            raise ProbeConfigError("traceroute: max_hops must be between 1 and 64")
+        max_hops = options.pop("max_hops", 30)
+        if not isinstance(max_hops, int) or isinstance(max_hops, bool) or not 1 <= max_hops <= 64:
+            raise ProbeConfigError("traceroute: max_hops must be a whole number between 1 and 64")
+        self.max_hops = max_hops
         self.method = check_method("traceroute", options.pop("method", "auto"))
         if self.method == METHOD_TCP:
             raise ProbeConfigError("traceroute: needs ICMP (auto, ICMPRaw or ICMPDatagram)")

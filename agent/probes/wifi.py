@@ -9,6 +9,7 @@ not a fault.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 from pathlib import Path
@@ -18,6 +19,7 @@ from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, register
 
 PROC_WIRELESS = "/proc/net/wireless"
 NOT_APPLICABLE = "Error_NotApplicable"
+IW_TIMEOUT_S = 5.0  # iw answers in milliseconds; a wedged driver must not hold the probe
 
 
 def parse_proc_wireless(text: str) -> dict[str, dict[str, float]]:
@@ -69,12 +71,27 @@ async def wifi_link(interface: str | None = None, proc_path: str = PROC_WIRELESS
     data["SNR"] = values["SignalStrength"] - values["Noise"] if values["Noise"] else None
     iw = shutil.which("iw")
     if iw:
-        proc = await asyncio.create_subprocess_exec(
-            iw, "dev", name, "link", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-        )
-        out, _ = await proc.communicate()
-        data |= {k: v for k, v in parse_iw_link(out.decode(errors="replace")).items() if k not in data}
+        out = await _iw_link(iw, name)
+        data |= {k: v for k, v in parse_iw_link(out).items() if k not in data}
     return ProbeResult(status=COMPLETE, data=data)
+
+
+async def _iw_link(iw: str, interface: str, timeout_s: float = IW_TIMEOUT_S) -> str:
+    """``iw dev IF link``'s output, or "" when it fails or hangs (a wedged driver): killed, not waited on."""
+    proc = await asyncio.create_subprocess_exec(
+        iw, "dev", interface, "link", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except BaseException as exc:  # the timeout, or our own cancellation
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        await asyncio.shield(proc.wait())
+        if isinstance(exc, TimeoutError):
+            return ""
+        raise
+    return out.decode(errors="replace")
 
 
 @register

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..accounts import token_key
 from ..config import Settings
 from ..const import CLOUD_VERSION
 from ..keys import KeyRing
@@ -20,9 +21,15 @@ from .routes import (
     devices,
     enrollments,
     health,
+    me,
     pki,
+    plans,
     speedtest,
+    subscribers,
+    tenants,
+    tokens,
     usage,
+    users,
 )
 
 
@@ -39,7 +46,9 @@ def create_app(
     app.state.sessions = sessions
     app.state.keys = keys
     app.state.ca = ca
+    #: The bootstrap platform-operator credential; people log in at /api/v1/auth/token.
     app.state.api_token = settings.resolved_api_token()
+    app.state.token_key = token_key(settings.state_dir)
     app.state.ingest = ingest
     api = APIRouter(prefix="/api/v1")
     api.include_router(enrollments.router)
@@ -52,6 +61,12 @@ def create_app(
     api.include_router(speedtest.router)
     api.include_router(connectivity.router)
     api.include_router(assist.router)
+    api.include_router(tokens.router)
+    api.include_router(me.router)
+    api.include_router(tenants.router)
+    api.include_router(users.router)
+    api.include_router(subscribers.router)
+    api.include_router(plans.router)
     app.include_router(api)
     app.include_router(health.router)
     return app

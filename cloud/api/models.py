@@ -29,6 +29,9 @@ class EnrollmentPublic(BaseModel):
 
 class PairingCodeCreate(BaseModel):
     subscriber: str = Field(default="", max_length=128)
+    #: The household the new agent joins (``/api/v1/subscribers``); a subscriber's own login
+    #: always gets a code for its own household.
+    subscriber_id: str | None = Field(default=None, max_length=32)
     note: str = Field(default="", max_length=255)
     ttl_s: int = Field(default=900, ge=60, le=7 * 86400)
 
@@ -59,6 +62,9 @@ class AgentPublic(BaseModel):
     online: bool
     status_changed_at: datetime | None
     revoked: bool
+    #: The operator and household the home belongs to (None: enrolled before accounts).
+    tenant_id: str | None = None
+    subscriber_id: str | None = None
 
 
 class SamplePublic(BaseModel):

@@ -1,5 +1,6 @@
 """Storage: the schema, sessions, migrations and the queries the cloud needs."""
 
+from .accounts import LoginFailure, Plan, RefreshToken, Subscriber, Tenant, User
 from .assistance import AuditEntry, CommandRecord
 from .care import CareDailyEntry, CareDeadLetter, CareFeedback, CareNotification, CarePreference
 from .connectivity import ConnectivitySample
@@ -34,12 +35,18 @@ __all__ = [
     "EnrollmentFailure",
     "InventoryDevice",
     "InventoryEvent",
+    "LoginFailure",
     "PairingCode",
+    "Plan",
+    "RefreshToken",
     "Report",
     "ReportWatermark",
     "Sample",
+    "Subscriber",
+    "Tenant",
     "UsageHour",
     "UsagePlan",
+    "User",
     "make_engine",
     "make_sessionmaker",
     "migrate",

@@ -47,3 +47,7 @@ class AuditEntry(Base):
     agent_id: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[dict[str, Any]]
     outcome: Mapped[str] = mapped_column(String(255))
+    #: The tenant whose home or account was acted on (the actor's own for platform-wide actions).
+    tenant_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    #: The acting login (``users.id``); None for the platform operator token and the system.
+    actor_user_id: Mapped[str | None] = mapped_column(String(32), default=None)

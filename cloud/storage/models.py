@@ -65,6 +65,12 @@ class Agent(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The operator and household the home belongs to (``storage/accounts.py``); None for agents
+    #: enrolled before accounts, which only the platform operator sees. Plain columns, not foreign
+    #: keys: SQLite adds a foreign key only by rebuilding the table, and dropping ``agents`` during
+    #: the rebuild would cascade into every table that references it.
+    tenant_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    subscriber_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
 
 
 class PairingCode(Base):
@@ -79,6 +85,9 @@ class PairingCode(Base):
     note: Mapped[str] = mapped_column(String(255), default="")
     #: Who the code was issued for (a subscriber reference); codes are rate-limited per subscriber.
     subscriber: Mapped[str] = mapped_column(String(128), default="", server_default="", index=True)
+    #: The agent enrolled with this code joins this tenant and subscriber (``storage/accounts.py``).
+    tenant_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    subscriber_id: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Report(Base):

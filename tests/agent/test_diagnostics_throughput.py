@@ -7,13 +7,17 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agent.diagnostics import upload_test_command
 from agent.probes import throughput
-from agent.probes.connectivity import default_gateway, finding, percentile
+from agent.probes.connectivity import finding, percentile
 from agent.probes.throughput import Meter, download_diagnostics, upload_diagnostics
 from agent.probes.wifi import parse_iw_link, parse_proc_wireless, wifi_link
+from agent.routes import default_gateway
+from protocol.catalogue import CATALOGUE, ThroughputParams
 
 CHUNK = bytes(64 * 1024)
 
@@ -186,3 +190,39 @@ def test_findings_place_the_trouble(
 ) -> None:
     got = finding(lan, targets, dns, loss_pct=2, latency_ms=100, jitter_limit_ms=30, dns_ms=300)
     assert got["Where"] == where, got
+
+
+async def test_an_upload_to_a_server_that_stops_reading_ends_on_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    stalled: list[asyncio.StreamWriter] = []
+
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        stalled.append(writer)  # and never reads again: our writes back up, can_write stays clear
+
+    server = await asyncio.start_server(stall, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/up"
+    monkeypatch.setattr(throughput, "UPLOAD_GRACE_S", 0.5)
+    try:
+        result = await asyncio.wait_for(
+            upload_diagnostics(url, duration_s=0.5, interface="lo", busy_sample_s=0),
+            5.0,
+        )
+    finally:
+        for writer in stalled:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert "Error_NoResponse" in str(result.data["PerConnectionResult"]), "within the 5 s of wait_for"
+
+
+async def test_a_30_s_upload_test_fits_its_catalogue_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    graces: list[float] = []
+
+    async def connection(*_args: Any, grace_s: float, **_kw: Any) -> tuple[throughput.Connection, bytes]:
+        graces.append(grace_s)
+        return throughput.Connection(error="Error_Timeout: no TCP connection"), b""
+
+    monkeypatch.setattr(throughput, "_run_connection", connection)
+    await upload_test_command(ThroughputParams(url="http://127.0.0.1:9/up", duration_s=30))
+    busy_sample_s, warmup_s = 1.0, 2.0
+    assert graces and 30 + max(graces) + busy_sample_s + warmup_s < CATALOGUE["upload_test"].timeout_s

@@ -7,13 +7,17 @@ import http.server
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
 from agent.discovery import ipp
 from agent.discovery.const import MAX_IPP_RESPONSE_BYTES, MAX_IPP_VALUES
 from agent.discovery.sanitize import Counters
+
+from .slow_device import slow_device
 
 
 def attr(tag: int, name: str, value: bytes) -> bytes:
@@ -145,3 +149,37 @@ def test_a_printer_that_does_not_answer_is_offline_with_the_reason() -> None:
         port = silent.getsockname()[1]
         result = asyncio.run(ipp.get_printer_attributes(f"ipp://127.0.0.1:{port}/", timeout_s=0.5))
     assert result["status"] == "Error_Timeout" and result["state"] == "offline"
+
+
+class _Named(_Printer):
+    hosts: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.hosts.append(self.headers["Host"])
+        super().do_POST()
+
+
+def test_the_printer_is_asked_at_the_vetted_address_by_its_name() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Named)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        uri = f"ipp://printer.invalid:{port}/ipp/print"  # .invalid never resolves (RFC 6761)
+        result = asyncio.run(ipp.get_printer_attributes(uri, address="127.0.0.1"))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert result["status"] == "Complete"
+    assert _Named.hosts == [f"printer.invalid:{port}"], "the Host header still names the printer"
+
+
+@pytest.mark.parametrize("drip_headers", [False, True], ids=["body", "headers"])
+def test_a_printer_answering_a_byte_at_a_time_is_cut_at_the_deadline(drip_headers: bool) -> None:
+    with slow_device(drip_headers) as port:
+        started = time.monotonic()
+        result = asyncio.run(ipp.get_printer_attributes(f"ipp://127.0.0.1:{port}/ipp/print", timeout_s=1))
+        elapsed = time.monotonic() - started
+    assert result["status"] == "Error_Timeout" and result["state"] == "offline"
+    assert elapsed < 2.5

@@ -10,10 +10,11 @@ import pytest
 from agent.discovery import Device, Inventory, Service, Sighting, UpnpInfo, inventory_hash
 from agent.discovery.arp import Attached, SweepRefused, neighbour_table, sweep_targets
 from agent.discovery.const import MAX_SERVICES_PER_DEVICE
-from agent.discovery.cycle import default_gateway, printer_uri
+from agent.discovery.cycle import printer_uri
 from agent.discovery.merge import classify, merge
 from agent.discovery.oui import is_locally_administered, normalise_mac, vendor
 from agent.discovery.sanitize import Counters
+from agent.routes import default_gateway
 
 IPP = Service("_ipp._tcp", "Office Printer", 631, {"rp": "ipp/print", "UUID": "7c69"}, "office-printer")
 CAST = Service("_googlecast._tcp", "TV-1", 8009, {"fn": "Living Room TV"}, "tv")

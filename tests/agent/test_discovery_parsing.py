@@ -7,16 +7,26 @@ import http.server
 import json
 import os
 import threading
+import time
 
 import pytest
 
-from agent.discovery.const import MAX_DESCRIPTION_BYTES, MAX_NAME_LEN, MAX_TXT_KEYS, MAX_TXT_VALUE_LEN
+from agent.discovery.const import (
+    DESCRIPTION_TIMEOUT_S,
+    MAX_DESCRIPTION_BYTES,
+    MAX_NAME_LEN,
+    MAX_TXT_KEYS,
+    MAX_TXT_VALUE_LEN,
+)
 from agent.discovery.cycle import CycleResult
+from agent.discovery.fetch import Exchange
 from agent.discovery.mdns import MdnsCollector, instance_name, parse_txt
-from agent.discovery.model import Device
+from agent.discovery.model import SSDP, Device, Sighting, UpnpInfo
 from agent.discovery.report import table
 from agent.discovery.sanitize import Counters, clean_text
-from agent.discovery.ssdp import _fetch, description_url, parse_description, parse_response
+from agent.discovery.ssdp import _fetch, describe_all, description_url, parse_description, parse_response
+
+from .slow_device import slow_device
 
 
 def txt(*items: bytes) -> bytes:
@@ -175,3 +185,67 @@ def test_a_huge_description_is_not_read_past_the_bound(declare: bool) -> None:
     assert len(body) == MAX_DESCRIPTION_BYTES + 1
     counters = Counters()
     assert parse_description(body, counters) is None and counters["ssdp_description_oversize"] == 1
+
+
+def test_a_location_with_a_bad_port_is_refused_and_counted() -> None:
+    counters = Counters()
+    for port in ("99999", "http", "0"):
+        headers = {"LOCATION": f"http://10.0.0.5:{port}/d.xml", "_from": "10.0.0.5"}
+        assert description_url(headers, counters) == ""
+    assert counters["ssdp_location_refused"] == 3
+
+
+async def test_one_bad_location_does_not_lose_the_other_descriptions() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Good)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    counters = Counters()
+    by_ip = {ip: Sighting(SSDP, ip=ip, upnp=UpnpInfo()) for ip in ("127.0.0.1", "127.0.0.2")}
+    fetches = {
+        "127.0.0.1": f"http://127.0.0.1:{server.server_address[1]}/d.xml",
+        "127.0.0.2": "http://127.0.0.2:99999/d.xml",
+    }
+    try:
+        await describe_all(fetches, by_ip, counters)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    info = by_ip["127.0.0.1"].upnp
+    assert info is not None and info.friendly_name == "Living Room"
+    assert counters["ssdp_description_unreachable"] == 1
+
+
+@pytest.mark.parametrize("drip_headers", [False, True], ids=["body", "headers"])
+async def test_a_description_sent_a_byte_at_a_time_ends_at_the_deadline(drip_headers: bool) -> None:
+    counters = Counters()
+    by_ip = {"127.0.0.1": Sighting(SSDP, ip="127.0.0.1", upnp=UpnpInfo())}
+    with slow_device(drip_headers) as port:
+        started = time.monotonic()
+        await describe_all({"127.0.0.1": f"http://127.0.0.1:{port}/d.xml"}, by_ip, counters)
+        elapsed = time.monotonic() - started
+    assert elapsed < DESCRIPTION_TIMEOUT_S + 1.5
+    assert counters["ssdp_description_unreachable"] == 1
+
+
+def test_a_slow_body_is_cut_by_the_exchange_deadline() -> None:
+    with slow_device() as port:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            _fetch(f"http://127.0.0.1:{port}/d.xml", Exchange(0.5))
+        assert time.monotonic() - started < 1.5
+
+
+class _Good(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = (
+            b'<root xmlns="urn:schemas-upnp-org:device-1-0"><device>'
+            b"<friendlyName>Living Room</friendlyName></device></root>"
+        )
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass

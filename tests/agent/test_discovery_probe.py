@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,43 @@ async def test_full_inventory_on_change_and_hourly_hash_only_in_between(
 
 def _copy(device: Device) -> Device:
     return Device(mac=device.mac, ips=list(device.ips), kind=device.kind, sources=list(device.sources))
+
+
+async def test_a_run_on_demand_hides_no_change_from_the_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    devices = [Device(mac="30:24:a9:7b:c2:20", ips=["10.0.0.20"], kind="printer", sources=["arp"])]
+
+    async def fake_cycle(*_args: Any) -> CycleResult:
+        return CycleResult(devices=[_copy(d) for d in devices])
+
+    monkeypatch.setattr(discovery_probe, "run_cycle", fake_cycle)
+    probe = DiscoveryProbe({"full_every_s": 3600})
+    probe.attach(tmp_path)
+    assert await probe.run() is not None
+    saved = (tmp_path / "inventory.json").read_bytes()
+    devices.append(Device(mac="dc:a6:32:11:5c:50", ips=["10.0.0.50"], sources=["arp"]))
+    asked = await probe.run_now()
+    assert len(asked.data["Hosts"]) == 2, "a CSR sees the whole inventory"
+    assert (tmp_path / "inventory.json").read_bytes() == saved, "and the saved inventory is left alone"
+    scheduled = await probe.run()
+    assert scheduled is not None and len(scheduled.data["Hosts"]) == 2, "the change still reaches the cloud"
+    assert "Unchanged" not in scheduled.data
+
+
+async def test_runs_of_the_probe_do_not_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    running, most = 0, 0
+
+    async def slow_cycle(*_args: Any) -> CycleResult:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return CycleResult(devices=[Device(mac="30:24:a9:7b:c2:20", ips=["10.0.0.20"], sources=["arp"])])
+
+    monkeypatch.setattr(discovery_probe, "run_cycle", slow_cycle)
+    probe = DiscoveryProbe({})
+    probe.attach(tmp_path)
+    await asyncio.gather(probe.run(), probe.run_now(), probe.run())
+    assert most == 1

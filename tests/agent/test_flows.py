@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,27 @@ def test_no_remote_address_leaves_the_device_or_sits_on_disk_in_clear(tmp_path: 
     with sqlite3.connect(path) as db:
         dumped = "\n".join(db.iterdump())
     assert "198.51.100.77" not in dumped
+
+
+def test_rows_reported_but_never_stored_are_sent_again(tmp_path: Path) -> None:
+    """Rows are marked sent only after the runner put them in the outbox (DeviceUsageProbe.delivered)."""
+    hours = _hours(tmp_path / "d.sqlite")
+    hours.update([_flow("a", 10, 10)], {PC: PC_MAC}, HOUR + 1)
+    first = hours.take_dirty()
+    # The outbox refused the sample (disk full): nothing marked, the same rows come again.
+    assert hours.take_dirty() == first
+
+
+def test_concurrent_polls_count_growth_once(tmp_path: Path) -> None:
+
+    path = tmp_path / "d.sqlite"
+    _hours(path)
+    pollers = [DeviceHours(path) for _ in range(4)]
+    flows = [_flow("a", 1_000_000, 2_000)]
+    threads = [threading.Thread(target=p.update, args=(flows, {PC: PC_MAC}, HOUR + 5)) for p in pollers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (row,) = pollers[0].take_dirty()
+    assert (row["BytesSent"], row["BytesReceived"], row["Flows"]) == (1_000_000, 2_000, 1)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from cloud.care.offline import offline_daily_list
 from cloud.care.records import encode, parse_lines
+from cloud.errors import MalformedRecords
 from tests.care_homes import fleet, records
 from tests.support import ROOT
 
@@ -88,3 +90,22 @@ def test_cli_prints_the_daily_list_and_reports_bad_lines(tmp_path: Path) -> None
     assert strict.returncode == 1
     assert "2 malformed line(s), the first is line 6" in strict.stderr
     assert strict.stdout == ""
+
+
+def test_feedback_file_is_used_and_a_bad_one_refused(tmp_path: Path) -> None:
+    homes = fleet(8, incident_share=0.25, seed=12)
+    path = tmp_path / "records.jsonl"
+    path.write_bytes(b"\n".join(encode(r) for h in homes for r in records(h)))
+    before = offline_daily_list(path)["entries"]
+    assert len(before) == 2
+    weakest = before[-1]
+    verdict = {"home": weakest["home"], "device": weakest["device"], "kind": weakest["kind"]}
+    feedback = tmp_path / "verdicts.jsonl"
+    feedback.write_text(json.dumps({**verdict, "verdict": "false_alarm", "day": "2026-11-19"}) + "\n")
+    after = offline_daily_list(path, feedback=feedback)["entries"]
+    assert [e["home"] for e in after] == [e["home"] for e in before]
+    assert after[-1]["score"] == pytest.approx(weakest["score"] * 0.25, rel=0.01)
+    assert after[0]["score"] == before[0]["score"]  # other homes are untouched
+    feedback.write_text(json.dumps({**verdict, "verdict": "maybe", "day": "2026-11-19"}) + "\n")
+    with pytest.raises(MalformedRecords, match="line 1"):
+        offline_daily_list(path, feedback=feedback)

@@ -62,6 +62,13 @@ def test_unreachable_versus_hung() -> None:
 def test_slow_internet_is_placed_on_the_right_segment() -> None:
     dns_ok = Step("dns_lookup", {"name": "x"}, "Complete", {"Status": "Complete", "ResponseTime": 3})
     dns_bad = Step("dns_lookup", {"name": "x"}, "Complete", {"Status": "Error_Timeout"})
+    # As the agent sends it: the diagnostic ran (Complete), the one lookup timed out.
+    dns_timeout = Step(
+        "dns_lookup",
+        {"name": "x"},
+        "Complete",
+        {"Status": "Complete", "Result": [{"Status": "Error_Timeout"}]},
+    )
     gw, net = "10.0.0.1", "192.0.2.1"
     cases = [
         (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 20.0), dns_ok, "ok", "healthy"),
@@ -70,6 +77,7 @@ def test_slow_internet_is_placed_on_the_right_segment() -> None:
         (_ping(gw, 10, 10, 1.0), _ping(net, 8, 10, 20.0), dns_ok, "problem", "beyond the gateway"),
         (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 250.0), dns_ok, "problem", "high latency"),
         (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 20.0), dns_bad, "problem", "DNS"),
+        (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 20.0), dns_timeout, "problem", "DNS"),
     ]
     for gateway, internet, dns, verdict, words in cases:
         got, summary, evidence = read_slow_internet(gateway, internet, dns, None)

@@ -2,9 +2,9 @@
 
 The agent's meter runs in the gateway's namespace and reads connection tracking; two home devices
 move a known number of bytes through the gateway to the ISP side. Each device's bytes, found by its
-MAC from the lab's own description, must be within 2% of what iperf3 moved. Counted bytes are
-IP-layer bytes, headers included; the test takes off the header bytes the counted packets carry
-(IPv4 20 + TCP 32 each) before comparing with iperf's payload.
+MAC from the lab's own description, must be within 2% of what the device's own interface counters
+say it sent and received at the IP layer (headers included, as the gateway counts). Against
+iperf3's payload, after taking off the header bytes the counted packets carry, within 5%.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .stack import lab_stack
 pytestmark = pytest.mark.lab
 #: IPv4 (20) + TCP with timestamps (32): what each counted packet adds to iperf3's payload.
 HEADERS = 52
+ETHERNET = 14
 
 
 def _meter(home: Lab, state: Path, method: str) -> subprocess.Popen[bytes]:
@@ -42,19 +43,41 @@ def _finish(home: Lab, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
     return counted
 
 
+def _link(home: Lab, host: str) -> tuple[int, int, int, int]:
+    """The host's eth0 counters from its own kernel: tx bytes, tx packets, rx bytes, rx packets."""
+    names = ("tx_bytes", "tx_packets", "rx_bytes", "rx_packets")
+    paths = [f"/sys/class/net/eth0/statistics/{n}" for n in names]
+    a, b, c, d = (int(v) for v in home.exec(host, ["cat", *paths]).stdout.split())
+    return a, b, c, d
+
+
+def _ip_bytes(before: tuple[int, int, int, int], after: tuple[int, int, int, int]) -> tuple[int, int]:
+    """IP-layer bytes sent and received on the link: frame bytes less 14 bytes of Ethernet each."""
+    tx = (after[0] - before[0]) - ETHERNET * (after[1] - before[1])
+    rx = (after[2] - before[2]) - ETHERNET * (after[3] - before[3])
+    return tx, rx
+
+
 @pytest.mark.parametrize("method", ["conntrack", "capture"])
 def test_each_device_is_attributed_its_bytes_within_two_percent(
     home: Lab, tmp_path: Path, method: str
 ) -> None:
-    """Connection tracking on the gateway, or header-only capture on its LAN interface."""
+    """Connection tracking on the gateway, or header-only capture on its LAN interface.
+
+    Ground truth is each device's own interface counters around the transfers (IP bytes: frame
+    bytes less the Ethernet header, as the gateway counts them); iperf3's payload is a second,
+    looser check (it does not see headers, nor the block a reverse-mode sender may add at the end).
+    """
     truth = home.describe()["hosts"]
     meter = _meter(home, tmp_path / "gw-agent", method)
     time.sleep(1.5)  # accounting is on before the first byte moves
+    before = {h: _link(home, h) for h in ("pc", "phone")}
     moved = {
         "pc": home.iperf("pc", "isp", 24_000_000),
         "phone": home.iperf("phone", "isp", 9_000_000),
     }
     pulled = home.iperf("isp", "pc", 6_000_000)  # a download, to check the other direction
+    wire = {h: _ip_bytes(before[h], _link(home, h)) for h in ("pc", "phone")}
     time.sleep(1.5)  # one more poll after the last byte
     counted = _finish(home, meter)
     assert counted["Status"] == "Complete", counted
@@ -66,12 +89,14 @@ def test_each_device_is_attributed_its_bytes_within_two_percent(
         mac = truth[host]["mac"].lower()
         assert mac in by_mac, f"{host} ({mac}) not attributed: {sorted(by_mac)}"
         device = by_mac[mac]
+        sent_on_wire = wire[host][0]
+        assert abs(device["bytes_tx"] - sent_on_wire) <= 0.02 * sent_on_wire, (host, device, wire[host])
         payload = device["bytes_tx"] - HEADERS * device["packets_tx"]
-        assert abs(payload - result.bytes_sent) <= 0.02 * result.bytes_sent, (host, device, result.bytes_sent)
+        assert abs(payload - result.bytes_sent) <= 0.05 * result.bytes_sent, (host, device, result.bytes_sent)
     pc = by_mac[truth["pc"]["mac"].lower()]
-    received = pc["bytes_rx"] - HEADERS * pc["packets_rx"]
-    # The PC's received bytes also carry the ACKs of its own upload: a few per mille.
-    assert abs(received - pulled.bytes_received) <= 0.02 * pulled.bytes_received
+    received_on_wire = wire["pc"][1]
+    assert abs(pc["bytes_rx"] - received_on_wire) <= 0.02 * received_on_wire, (pc, wire["pc"])
+    assert pc["bytes_rx"] >= pulled.bytes_received
     # Nothing is attributed to devices that moved nothing, and no device is invented.
     lan_macs = {h["mac"].lower() for h in truth.values() if h.get("mac")}
     assert set(by_mac) - {"other"} <= lan_macs

@@ -66,7 +66,10 @@ def test_add_printer_needs_consent_and_then_prints_a_test_page(home: Lab, tmp_pa
         data = final["result"]
         assert data["Status"] == "Complete", data
         assert data["DeviceURI"] == uri and data["TestPageState"] == "completed"
-        new = [p for p in _spooled(home) if p not in before]
+        # The job has left the PC; the printer writes it to its spool as it processes it.
+        new = stack.wait(
+            "the test page in the printer's spool", lambda: [p for p in _spooled(home) if p not in before]
+        )
         assert len(new) == 1 and new[0].read_bytes().startswith(b"%PDF"), new
         queues = stack.home.exec("pc", ["lpstat", "-v"], env={"CUPS_SERVER": str(sock)}).stdout
         assert f"office_printer: {uri}" in queues

@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 import protocol
 from protocol.const import RENEWAL_CONTEXT
 
+from ... import audit
 from ...enrollment import issue_certificate, revoke, write_crl
 from ...errors import EnrollmentRefused, NotFound
 from ...storage import Agent, Sample
-from ..deps import OperatorDep, SessionDep, SettingsDep
+from ..auth import PrincipalDep, StaffDep, TechnicianDep, load_agent, scope_agents
+from ..deps import SessionDep, SettingsDep
 from ..models import (
     AgentPublic,
     CertificatePublic,
@@ -40,10 +42,13 @@ def _public(agent: Agent) -> AgentPublic:
         online=agent.online,
         status_changed_at=agent.status_changed_at,
         revoked=agent.revoked,
+        tenant_id=agent.tenant_id,
+        subscriber_id=agent.subscriber_id,
     )
 
 
 def _get(session: SessionDep, agent_id: str) -> Agent:
+    """Unscoped: only for the agent's own (signed) requests; people go through ``load_agent``."""
     agent = session.get(Agent, agent_id)
     if agent is None:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
@@ -57,13 +62,15 @@ def _sample(row: Sample) -> SamplePublic:
 @router.get("")
 def list_agents(
     session: SessionDep,
-    _: OperatorDep,
+    principal: PrincipalDep,
+    *,
     online: bool | None = None,
     revoked: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AgentPublic]:
-    query = select(Agent).order_by(Agent.enrolled_at, Agent.id).limit(limit).offset(offset)
+    query = scope_agents(select(Agent), principal).order_by(Agent.enrolled_at, Agent.id)
+    query = query.limit(limit).offset(offset)
     if online is not None:
         query = query.where(Agent.online == online)
     if revoked is not None:
@@ -72,20 +79,29 @@ def list_agents(
 
 
 @router.get("/{agent_id}")
-def get_agent(agent_id: str, session: SessionDep, _: OperatorDep) -> AgentPublic:
-    return _public(_get(session, agent_id))
+def get_agent(agent_id: str, session: SessionDep, principal: PrincipalDep) -> AgentPublic:
+    return _public(load_agent(session, principal, agent_id))
 
 
 @router.post("/{agent_id}/revoke")
 def revoke_agent(
-    agent_id: str, session: SessionDep, settings: SettingsDep, request: Request, _: OperatorDep
+    agent_id: str, session: SessionDep, settings: SettingsDep, request: Request, principal: TechnicianDep
 ) -> AgentPublic:
     """Revoke the agent's certificates and key: the broker refuses it after the CRL reload, the
     ingestion at once. It can come back only by enrolling again with a new pairing code."""
+    load_agent(session, principal, agent_id)
     try:
         revoke(session, agent_id)
     except NotFound:
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent") from None
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="revoke_agent",
+        agent_id=agent_id,
+        details={},
+        outcome="revoked",
+    )
     session.commit()
     write_crl(session, request.app.state.ca, settings.crl_path)
     ingest = request.app.state.ingest
@@ -123,8 +139,8 @@ def renew_certificate(
 
 
 @router.get("/{agent_id}/telemetry/latest")
-def latest_telemetry(agent_id: str, session: SessionDep, _: OperatorDep) -> LatestTelemetry:
-    _get(session, agent_id)
+def latest_telemetry(agent_id: str, session: SessionDep, principal: StaffDep) -> LatestTelemetry:
+    load_agent(session, principal, agent_id)
     newest = (
         select(Sample.probe, func.max(Sample.id).label("id"))
         .where(Sample.agent_id == agent_id)
@@ -139,12 +155,13 @@ def latest_telemetry(agent_id: str, session: SessionDep, _: OperatorDep) -> Late
 def telemetry(
     agent_id: str,
     session: SessionDep,
-    _: OperatorDep,
+    principal: StaffDep,
+    *,
     probe: str | None = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> SamplesPage:
-    _get(session, agent_id)
+    load_agent(session, principal, agent_id)
     query = select(Sample).where(Sample.agent_id == agent_id).order_by(Sample.at.desc(), Sample.id.desc())
     if probe:
         query = query.where(Sample.probe == probe)

@@ -9,14 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from ... import playbooks
+from ... import audit, playbooks
 from ...printer_setup import SetupError, guide
 from ...remote import FINAL_STATES, CommandRejected, issue
-from ...storage import Agent
 from ...storage.assistance import CommandRecord
-from ..deps import OperatorDep
+from ..auth import Principal, StaffDep, check_may_send, load_agent
 
-PLAYBOOK_ACTOR = "operator (playbook)"
 STEP_TIMEOUT_S = 60.0
 
 router = APIRouter(tags=["assist"])
@@ -24,15 +22,17 @@ router = APIRouter(tags=["assist"])
 
 @router.get("/printer-setup")
 def printer_setup(
-    _: OperatorDep,
-    uri: str = Query(min_length=8, max_length=2048, description="the printer's ipp:// or ipps:// URI"),
+    _: StaffDep,
+    uri: str = Query(
+        min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$", description="the printer's IPP URI"
+    ),
     name: str = Query("printer", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
 ) -> dict[str, Any]:
     """How to add this printer on each system, driverless, and the remote command that does it."""
     try:
         return guide(uri, name)
     except SetupError as exc:
-        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
 
 
 class PrinterPlaybook(BaseModel):
@@ -47,14 +47,20 @@ class SlowInternetPlaybook(BaseModel):
     download_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[^\s]+$")
 
 
-def _runner(request: Request, agent_id: str) -> playbooks.Run:
+def _runner(request: Request, agent_id: str, principal: Principal) -> playbooks.Run:
     """Each step is a command like a CSR's own: validated, audited, signed, expiring."""
     sessions: sessionmaker[Session] = request.app.state.sessions
     ingest = request.app.state.ingest
+    actor = audit.Actor(f"{principal.username} (playbook)", principal.user_id, principal.tenant_id)
 
     async def run(name: str, params: dict[str, Any]) -> playbooks.Step:
         step = playbooks.Step(name, params)
         key = request.app.state.keys.get().active
+        try:
+            check_may_send(principal, name)
+        except HTTPException as exc:
+            step.status, step.result = "Error_Refused", {"reason": str(exc.detail)}
+            return step
 
         def _issue() -> tuple[str, bytes | None]:
             with sessions() as session:
@@ -62,7 +68,7 @@ def _runner(request: Request, agent_id: str) -> playbooks.Run:
                     issued = issue(
                         session,
                         key,
-                        actor=PLAYBOOK_ACTOR,
+                        actor=actor,
                         agent_id=agent_id,
                         name=name,
                         params=params,
@@ -99,10 +105,10 @@ def _runner(request: Request, agent_id: str) -> playbooks.Run:
     return run
 
 
-def _online(request: Request, agent_id: str) -> None:
+def _online(request: Request, agent_id: str, principal: Principal) -> None:
     with request.app.state.sessions() as session:
-        agent = session.get(Agent, agent_id)
-        if agent is None or agent.revoked:
+        agent = load_agent(session, principal, agent_id)
+        if agent.revoked:
             raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
         if not agent.online:
             raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail="the agent is offline")
@@ -110,21 +116,21 @@ def _online(request: Request, agent_id: str) -> None:
 
 @router.post("/agents/{agent_id}/playbooks/printer-wont-print")
 async def printer_wont_print(
-    agent_id: str, body: PrinterPlaybook, request: Request, _: OperatorDep
+    agent_id: str, body: PrinterPlaybook, request: Request, principal: StaffDep
 ) -> dict[str, Any]:
     """printer_check, ping and the PC's Wi-Fi link, read into one finding with its evidence."""
-    await run_in_threadpool(_online, request, agent_id)
-    finding = await playbooks.printer_wont_print(_runner(request, agent_id), body.uri)
+    await run_in_threadpool(_online, request, agent_id, principal)
+    finding = await playbooks.printer_wont_print(_runner(request, agent_id, principal), body.uri)
     return finding.as_dict()
 
 
 @router.post("/agents/{agent_id}/playbooks/internet-is-slow")
 async def internet_is_slow(
-    agent_id: str, body: SlowInternetPlaybook, request: Request, _: OperatorDep
+    agent_id: str, body: SlowInternetPlaybook, request: Request, principal: StaffDep
 ) -> dict[str, Any]:
     """Home network vs gateway vs beyond, loss, DNS, and a throughput test when asked for."""
-    await run_in_threadpool(_online, request, agent_id)
+    await run_in_threadpool(_online, request, agent_id, principal)
     finding = await playbooks.internet_is_slow(
-        _runner(request, agent_id), body.gateway, body.internet, body.name, body.download_url
+        _runner(request, agent_id, principal), body.gateway, body.internet, body.name, body.download_url
     )
     return finding.as_dict()

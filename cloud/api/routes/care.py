@@ -18,7 +18,8 @@ from protocol.cycles import zone
 
 from ... import audit
 from ...storage import Agent, CareDailyEntry, CareFeedback, CareNotification, CarePreference, utcnow
-from ..deps import OperatorDep, SessionDep
+from ..auth import PrincipalDep, StaffDep, can_see_agent, check_agent, scope_agents
+from ..deps import SessionDep
 
 router = APIRouter(tags=["care"])
 
@@ -90,13 +91,15 @@ class NotificationPublic(BaseModel):
 
 @router.get("/care/daily-list")
 def get_daily_list(
-    session: SessionDep, _: OperatorDep, day: Annotated[date | None, Query()] = None
+    session: SessionDep, principal: StaffDep, day: Annotated[date | None, Query()] = None
 ) -> list[DailyEntryPublic]:
-    """A day's list (default: yesterday, UTC), best first, with the verdicts already given."""
+    """A day's list (default: yesterday, UTC), best first, with the verdicts already given; staff
+    see their tenant's homes only."""
     wanted = day or (utcnow() - timedelta(days=1)).date()
-    entries = session.scalars(
-        select(CareDailyEntry).where(CareDailyEntry.day == wanted).order_by(CareDailyEntry.rank)
-    ).all()
+    query = select(CareDailyEntry).where(CareDailyEntry.day == wanted).order_by(CareDailyEntry.rank)
+    if not principal.is_platform:
+        query = query.where(CareDailyEntry.home.in_(scope_agents(select(Agent.id), principal)))
+    entries = session.scalars(query).all()
     verdicts: dict[int, list[str]] = {}
     if entries:
         for entry_id, verdict in session.execute(
@@ -124,11 +127,16 @@ def get_daily_list(
 
 
 @router.post("/care/daily-list/{entry_id}/feedback", status_code=status.HTTP_201_CREATED)
-def post_feedback(entry_id: int, body: FeedbackCreate, session: SessionDep, _: OperatorDep) -> FeedbackPublic:
+def post_feedback(
+    entry_id: int, body: FeedbackCreate, session: SessionDep, principal: StaffDep
+) -> FeedbackPublic:
     """Store a verdict; a false alarm down-weights this (home, device, kind) on later lists."""
     entry = session.get(CareDailyEntry, entry_id)
-    if entry is None:
+    home = session.get(Agent, entry.home) if entry is not None else None
+    if entry is None or not (principal.is_platform or (home is not None and can_see_agent(principal, home))):
         raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such entry")
+    # A login is named by the account; only the platform token still says who it acts for.
+    actor = audit.Actor(body.actor) if principal.is_platform else principal.actor
     session.add(
         CareFeedback(
             entry_id=entry.id,
@@ -138,14 +146,14 @@ def post_feedback(entry_id: int, body: FeedbackCreate, session: SessionDep, _: O
             kind=entry.kind,
             verdict=body.verdict,
             note=body.note,
-            actor=body.actor,
+            actor=actor.name,
         )
     )
     audit.record(
         session,
-        actor=body.actor,
+        actor=actor,
         action="care_feedback",
-        agent_id=entry.home if session.get(Agent, entry.home) else None,
+        agent_id=entry.home if home is not None else None,
         details={"entry_id": entry.id, "verdict": body.verdict, "kind": entry.kind, "device": entry.device},
         outcome="saved",
     )
@@ -153,13 +161,6 @@ def post_feedback(entry_id: int, body: FeedbackCreate, session: SessionDep, _: O
     return FeedbackPublic(
         entry_id=entry.id, verdict=body.verdict, home=entry.home, device=entry.device, kind=entry.kind
     )
-
-
-def _agent(session: SessionDep, agent_id: str) -> Agent:
-    agent = session.get(Agent, agent_id)
-    if agent is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
-    return agent
 
 
 def _public(agent_id: str, pref: CarePreference | None) -> PreferencesPublic:
@@ -187,25 +188,25 @@ def _public(agent_id: str, pref: CarePreference | None) -> PreferencesPublic:
 
 
 @router.get("/agents/{agent_id}/care/preferences")
-def get_preferences(agent_id: str, session: SessionDep, _: OperatorDep) -> PreferencesPublic:
-    _agent(session, agent_id)
+def get_preferences(agent_id: str, session: SessionDep, principal: PrincipalDep) -> PreferencesPublic:
+    check_agent(session, principal, agent_id)
     return _public(agent_id, session.get(CarePreference, agent_id))
 
 
 @router.put("/agents/{agent_id}/care/preferences")
 def put_preferences(
-    agent_id: str, body: PreferencesPut, session: SessionDep, _: OperatorDep
+    agent_id: str, body: PreferencesPut, session: SessionDep, principal: PrincipalDep
 ) -> PreferencesPublic:
-    _agent(session, agent_id)
+    check_agent(session, principal, agent_id)
     if (body.quiet_start_hour is None) != (body.quiet_end_hour is None):
         raise HTTPException(
-            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail="quiet hours need a start and an end"
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail="quiet hours need a start and an end"
         )
     if body.timezone is not None:
         try:
             zone(body.timezone)
         except protocol.ProtocolError as exc:
-            raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+            raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
     pref = session.get(CarePreference, agent_id) or CarePreference(
         agent_id=agent_id, unsubscribe_token=secrets.token_urlsafe(32), muted_kinds=[]
     )
@@ -219,7 +220,7 @@ def put_preferences(
     session.add(pref)
     audit.record(
         session,
-        actor="operator",
+        actor=principal.actor,
         action="care_preferences",
         agent_id=agent_id,
         details=body.model_dump(mode="json"),
@@ -231,10 +232,13 @@ def put_preferences(
 
 @router.get("/agents/{agent_id}/care/notifications")
 def get_notifications(
-    agent_id: str, session: SessionDep, _: OperatorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    agent_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationPublic]:
     """The console channel: everything we decided to tell this home, and how delivery went."""
-    _agent(session, agent_id)
+    check_agent(session, principal, agent_id)
     rows = session.scalars(
         select(CareNotification)
         .where(CareNotification.agent_id == agent_id)

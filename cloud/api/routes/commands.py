@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -16,12 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from ...remote import FINAL_STATES, CommandRejected, expire_overdue, issue
+from ...remote import FINAL_STATES, CommandRejected, consent_until, expire_overdue, issue
 from ...storage.assistance import AuditEntry, CommandRecord
-from ..deps import OperatorDep
+from ..auth import Principal, PrincipalDep, StaffDep, SupervisorDep, check_may_send, load_agent, load_command
 
 router = APIRouter(tags=["remote diagnostics"])
-ACTOR = "operator"  # per-user identities arrive with accounts and roles
 SSE_POLL_S = 0.25
 
 
@@ -51,6 +50,9 @@ class CommandPublic(BaseModel):
 class AuditPublic(BaseModel):
     at: datetime
     actor: str
+    #: The acting login (None: the platform operator or the system).
+    actor_user_id: str | None = None
+    tenant_id: str | None = None
     action: str
     agent_id: str | None
     details: dict[str, Any]
@@ -74,25 +76,29 @@ def _public(record: CommandRecord) -> CommandPublic:
     )
 
 
-def _load(sessions: sessionmaker[Session], command_id: str) -> CommandPublic | None:
+def _load(sessions: sessionmaker[Session], command_id: str, principal: Principal) -> CommandPublic:
     with sessions.begin() as session:
         expire_overdue(session)
-        record = session.get(CommandRecord, command_id)
-        return None if record is None else _public(record)
+        return _public(load_command(session, principal, command_id))
 
 
 @router.post("/agents/{agent_id}/commands", status_code=status.HTTP_202_ACCEPTED)
-async def send_command(agent_id: str, body: CommandCreate, request: Request, _: OperatorDep) -> CommandPublic:
+async def send_command(
+    agent_id: str, body: CommandCreate, request: Request, principal: StaffDep
+) -> CommandPublic:
+    """Routine diagnostics for every staff role; commands that need consent for technicians up."""
+    check_may_send(principal, body.name)
     sessions: sessionmaker[Session] = request.app.state.sessions
     key = request.app.state.keys.get().active
 
     def _issue() -> tuple[CommandPublic, bytes | None]:
         with sessions() as session:
+            load_agent(session, principal, agent_id)
             try:
                 issued = issue(
                     session,
                     key,
-                    actor=ACTOR,
+                    actor=principal.actor,
                     agent_id=agent_id,
                     name=body.name,
                     params=body.params,
@@ -117,26 +123,43 @@ async def send_command(agent_id: str, body: CommandCreate, request: Request, _: 
     return public
 
 
+class ConsentPublic(BaseModel):
+    agent_id: str
+    #: A remote-assistance session the subscriber granted on the device is running.
+    active: bool
+    until: datetime | None
+
+
+@router.get("/agents/{agent_id}/consent")
+def consent(agent_id: str, request: Request, principal: PrincipalDep) -> ConsentPublic:
+    """Whether commands that need consent can run now: staff of the tenant, or the home's subscriber."""
+    with request.app.state.sessions() as session:
+        load_agent(session, principal, agent_id)
+        until = consent_until(session, agent_id, datetime.now(UTC))
+    return ConsentPublic(
+        agent_id=agent_id,
+        active=until is not None,
+        until=datetime.fromtimestamp(until, UTC) if until is not None else None,
+    )
+
+
 @router.get("/commands/{command_id}")
-async def get_command(command_id: str, request: Request, _: OperatorDep) -> CommandPublic:
-    public = await run_in_threadpool(_load, request.app.state.sessions, command_id)
-    if public is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such command")
-    return public
+async def get_command(command_id: str, request: Request, principal: StaffDep) -> CommandPublic:
+    return await run_in_threadpool(_load, request.app.state.sessions, command_id, principal)
 
 
 @router.get("/commands/{command_id}/events", response_class=StreamingResponse)
-async def command_events(command_id: str, request: Request, _: OperatorDep) -> StreamingResponse:
+async def command_events(command_id: str, request: Request, principal: StaffDep) -> StreamingResponse:
     """Server-sent events: ``state`` on every change (progress), then ``result`` and the end."""
     sessions = request.app.state.sessions
-    if await run_in_threadpool(_load, sessions, command_id) is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such command")
+    await run_in_threadpool(_load, sessions, command_id, principal)
 
     async def events() -> AsyncIterator[str]:
         last = None
         while not await request.is_disconnected():
-            public = await run_in_threadpool(_load, sessions, command_id)
-            if public is None:
+            try:
+                public = await run_in_threadpool(_load, sessions, command_id, principal)
+            except HTTPException:
                 return
             if public.state != last:
                 if public.state in FINAL_STATES and public.started_at is not None and last != "running":
@@ -156,22 +179,28 @@ async def command_events(command_id: str, request: Request, _: OperatorDep) -> S
 @router.get("/audit")
 def audit_log(
     request: Request,
-    _: OperatorDep,
+    principal: SupervisorDep,
     agent_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditPublic]:
+    """The tenant's audit log (supervisors and admins; the platform operator sees every tenant's)."""
     with request.app.state.sessions() as session:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if not principal.is_platform:
+            query = query.where(AuditEntry.tenant_id == principal.tenant_id)
         if agent_id:
             query = query.where(AuditEntry.agent_id == agent_id)
-        return [
-            AuditPublic(
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                agent_id=e.agent_id,
-                details=e.details,
-                outcome=e.outcome,
-            )
-            for e in session.scalars(query)
-        ]
+        return [audit_public(e) for e in session.scalars(query)]
+
+
+def audit_public(e: AuditEntry) -> AuditPublic:
+    return AuditPublic(
+        at=e.at,
+        actor=e.actor,
+        actor_user_id=e.actor_user_id,
+        tenant_id=e.tenant_id,
+        action=e.action,
+        agent_id=e.agent_id,
+        details=e.details,
+        outcome=e.outcome,
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from ...connectivity import CONNECTIVITY_PROBES, history, latest
 from ...experience import experience
-from ...storage import Agent, ConnectivitySample
-from ..deps import OperatorDep, SessionDep
+from ...storage import ConnectivitySample
+from ..auth import PrincipalDep, check_agent
+from ..deps import SessionDep
 
 router = APIRouter(prefix="/agents", tags=["connectivity"])
 
@@ -59,14 +60,9 @@ class ExperiencePublic(BaseModel):
     components: dict[str, dict[str, Any]]
 
 
-def _agent(session: SessionDep, agent_id: str) -> None:
-    if session.get(Agent, agent_id) is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
-
-
 @router.get("/{agent_id}/connectivity/latest")
-def connectivity_latest(agent_id: str, session: SessionDep, _: OperatorDep) -> LatestPublic:
-    _agent(session, agent_id)
+def connectivity_latest(agent_id: str, session: SessionDep, principal: PrincipalDep) -> LatestPublic:
+    check_agent(session, principal, agent_id)
     return LatestPublic(
         agent_id=agent_id, latest={p: ConnectivityPublic.of(r) for p, r in latest(session, agent_id).items()}
     )
@@ -76,13 +72,14 @@ def connectivity_latest(agent_id: str, session: SessionDep, _: OperatorDep) -> L
 def connectivity_history(
     agent_id: str,
     session: SessionDep,
-    _: OperatorDep,
+    principal: PrincipalDep,
+    *,
     since: datetime | None = None,
     until: datetime | None = None,
     probe: str | None = None,
 ) -> HistoryPublic:
     """Rows in ``[since, until)`` (default: the last 24 hours), oldest first, at most 5000."""
-    _agent(session, agent_id)
+    check_agent(session, principal, agent_id)
     end = _aware(until) if until else datetime.now(UTC)
     start = _aware(since) if since else end - timedelta(hours=24)
     if not start < end or end - start > MAX_RANGE:
@@ -99,12 +96,12 @@ def connectivity_history(
 def experience_score(
     agent_id: str,
     session: SessionDep,
-    _: OperatorDep,
+    principal: PrincipalDep,
     hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0,
     target_down_mbps: Annotated[float, Query(gt=0, le=100_000)] = 25.0,
 ) -> ExperiencePublic:
     """The experience score over the last ``hours`` (formula: docs/connectivity.md)."""
-    _agent(session, agent_id)
+    check_agent(session, principal, agent_id)
     end = datetime.now(UTC)
     start = end - timedelta(hours=hours)
     result = experience(session, agent_id, start, end, target_down_mbps=target_down_mbps)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from ...storage import Agent, InventoryDevice, InventoryEvent
-from ..deps import OperatorDep, SessionDep
+from ...storage import InventoryDevice, InventoryEvent
+from ..auth import PrincipalDep, check_agent
+from ..deps import SessionDep
 
 router = APIRouter(prefix="/agents", tags=["devices"])
 
@@ -67,11 +68,6 @@ class DeviceList(BaseModel):
     devices: list[DevicePublic]
 
 
-def _agent(session: SessionDep, agent_id: str) -> None:
-    if session.get(Agent, agent_id) is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
-
-
 def _public(d: InventoryDevice) -> DevicePublic:
     services = []
     for s in d.services:
@@ -102,9 +98,14 @@ def _public(d: InventoryDevice) -> DevicePublic:
 
 @router.get("/{agent_id}/devices")
 def devices(
-    agent_id: str, session: SessionDep, _: OperatorDep, kind: str | None = None, active: bool | None = None
+    agent_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: str | None = None,
+    active: bool | None = None,
 ) -> DeviceList:
-    _agent(session, agent_id)
+    """Staff of the home's tenant, or the home's own subscriber."""
+    check_agent(session, principal, agent_id)
     query = select(InventoryDevice).where(InventoryDevice.agent_id == agent_id)
     if kind is not None:
         query = query.where(InventoryDevice.kind == kind)
@@ -121,10 +122,10 @@ def devices(
 
 @router.get("/{agent_id}/devices/events")
 def events(
-    agent_id: str, session: SessionDep, _: OperatorDep, limit: int = Query(100, ge=1, le=1000)
+    agent_id: str, session: SessionDep, principal: PrincipalDep, limit: int = Query(100, ge=1, le=1000)
 ) -> list[EventPublic]:
     """The home's inventory history, newest first."""
-    _agent(session, agent_id)
+    check_agent(session, principal, agent_id)
     rows = session.scalars(
         select(InventoryEvent)
         .where(InventoryEvent.agent_id == agent_id)
@@ -136,9 +137,13 @@ def events(
 
 @router.get("/{agent_id}/devices/{key}")
 def device(
-    agent_id: str, key: str, session: SessionDep, _: OperatorDep, limit: int = Query(100, ge=1, le=1000)
+    agent_id: str,
+    key: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: int = Query(100, ge=1, le=1000),
 ) -> DeviceHistory:
-    _agent(session, agent_id)
+    check_agent(session, principal, agent_id)
     row = session.scalar(
         select(InventoryDevice).where(InventoryDevice.agent_id == agent_id, InventoryDevice.key == key)
     )

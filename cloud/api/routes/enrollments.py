@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, status
+from sqlalchemy import select
 
 from ...enrollment import (
     EnrollmentRequest,
@@ -16,8 +17,9 @@ from ...enrollment import (
     redeem,
 )
 from ...errors import EnrollmentRefused, RateLimited
-from ...storage import utcnow
-from ..deps import OperatorDep, SessionDep, SettingsDep
+from ...storage import Subscriber, utcnow
+from ..auth import PrincipalDep, load_subscriber
+from ..deps import SessionDep, SettingsDep
 from ..models import EnrollmentCreate, EnrollmentPublic, PairingCodeCreate, PairingCodePublic
 
 router = APIRouter(tags=["enrollment"])
@@ -33,9 +35,31 @@ def _too_many(exc: RateLimited) -> HTTPException:
 
 
 @router.post("/pairing-codes", status_code=status.HTTP_201_CREATED)
-def create_pairing_code(body: PairingCodeCreate, session: SessionDep, _: OperatorDep) -> PairingCodePublic:
+def create_pairing_code(
+    body: PairingCodeCreate, session: SessionDep, principal: PrincipalDep
+) -> PairingCodePublic:
+    """Staff issue codes for a household of their tenant (``subscriber_id``, or the operator's
+    ``subscriber`` reference); a subscriber's login for its own household."""
+    wanted = principal.subscriber_id if principal.is_subscriber else body.subscriber_id
+    household = load_subscriber(session, principal, wanted) if wanted else None
+    if household is None and body.subscriber and not principal.is_platform:
+        household = session.scalar(
+            select(Subscriber).where(
+                Subscriber.tenant_id == principal.tenant_id, Subscriber.reference == body.subscriber
+            )
+        )
+    # The per-subscriber rate limit counts the household's own reference, whatever the body says.
+    reference = household.reference if household else body.subscriber
+    tenant_id = household.tenant_id if household else principal.tenant_id
     try:
-        code = issue_pairing_code(session, body.ttl_s, body.note, body.subscriber)
+        code = issue_pairing_code(
+            session,
+            body.ttl_s,
+            body.note,
+            reference,
+            tenant_id=tenant_id,
+            subscriber_id=household.id if household else None,
+        )
     except RateLimited as exc:
         raise _too_many(exc) from exc
     session.commit()

@@ -56,6 +56,10 @@ class UploadCounted(BaseModel):
     seconds: float
 
 
+#: Beyond a test's own duration, how long a slow or silent client may hold its slot.
+GRACE_S = 5.0
+
+
 class _RandomStream(Response):
     """Streams ``nbytes`` or for ``duration_s``, stopping the moment the client goes away.
 
@@ -81,20 +85,27 @@ class _RandomStream(Response):
 
         watcher = asyncio.create_task(watch())
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            sent = 0
-            end = time.monotonic() + self.duration_s
-            while sent < self.nbytes and not gone.is_set() and time.monotonic() < end:
-                n = min(len(_CHUNK), self.nbytes - sent)
-                body = _CHUNK if n == len(_CHUNK) else _CHUNK[:n]
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-                sent += n
-                await asyncio.sleep(0)  # let the watcher run even when send never waits
-            if not gone.is_set():
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # A client that stops reading blocks send() (flow control): the deadline covers it too.
+            async with asyncio.timeout(self.duration_s + GRACE_S):
+                await self._stream(send, gone)
+        except TimeoutError:
+            pass  # the slot is freed; the client gets a truncated chunked body
         finally:
             watcher.cancel()
             _release()
+
+    async def _stream(self, send: Send, gone: asyncio.Event) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        sent = 0
+        end = time.monotonic() + self.duration_s
+        while sent < self.nbytes and not gone.is_set() and time.monotonic() < end:
+            n = min(len(_CHUNK), self.nbytes - sent)
+            body = _CHUNK if n == len(_CHUNK) else _CHUNK[:n]
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            sent += n
+            await asyncio.sleep(0)  # let the watcher run even when send never waits
+        if not gone.is_set():
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @router.get("/download")
@@ -114,17 +125,23 @@ async def upload(request: Request) -> UploadCounted:
     try:
         received = 0
         first = last = None
-        deadline = time.monotonic() + SPEEDTEST_MAX_DURATION_S + 5
-        async for chunk in request.stream():
-            now = time.monotonic()
-            if first is None:
-                first = now
-            last = now
-            received += len(chunk)
-            if received > SPEEDTEST_MAX_BYTES or now > deadline:
-                raise HTTPException(
-                    status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail="test too long"
-                )
+        try:
+            # An uploader that sends nothing must not hold its slot: the deadline covers the waits.
+            async with asyncio.timeout(SPEEDTEST_MAX_DURATION_S + GRACE_S):
+                async for chunk in request.stream():
+                    now = time.monotonic()
+                    if first is None:
+                        first = now
+                    last = now
+                    received += len(chunk)
+                    if received > SPEEDTEST_MAX_BYTES:
+                        raise HTTPException(
+                            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail="test too large"
+                        )
+        except TimeoutError:
+            raise HTTPException(
+                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail="test too long"
+            ) from None
         return UploadCounted(bytes=received, seconds=round((last or 0.0) - (first or 0.0), 6))
     finally:
         _release()

@@ -12,9 +12,10 @@ import protocol
 
 from ... import audit
 from ...commands import seal_command
-from ...storage import Agent, UsagePlan
+from ...storage import UsagePlan
 from ...usage import cycle_usage, device_breakdown, device_daily, set_plan
-from ..deps import OperatorDep, SessionDep
+from ..auth import AdminDep, PrincipalDep, load_agent
+from ..deps import SessionDep
 
 router = APIRouter(prefix="/agents", tags=["usage"])
 
@@ -70,16 +71,10 @@ class UsagePublic(BaseModel):
     top_devices: list[DeviceUsage] = []
 
 
-def _agent(session: SessionDep, agent_id: str) -> Agent:
-    agent = session.get(Agent, agent_id)
-    if agent is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
-    return agent
-
-
 @router.get("/{agent_id}/usage")
-def usage(agent_id: str, session: SessionDep, _: OperatorDep) -> UsagePublic:
-    _agent(session, agent_id)
+def usage(agent_id: str, session: SessionDep, principal: PrincipalDep) -> UsagePublic:
+    """Staff of the home's tenant, or the home's own subscriber."""
+    load_agent(session, principal, agent_id)
     cycle = cycle_usage(session, agent_id)
     return UsagePublic(
         agent_id=agent_id,
@@ -98,9 +93,9 @@ def usage(agent_id: str, session: SessionDep, _: OperatorDep) -> UsagePublic:
 
 
 @router.get("/{agent_id}/usage/devices")
-def usage_by_device(agent_id: str, session: SessionDep, _: OperatorDep) -> DevicesUsagePublic:
+def usage_by_device(agent_id: str, session: SessionDep, principal: PrincipalDep) -> DevicesUsagePublic:
     """Cycle-to-date per device: bytes each way, per traffic class, and a day series in local dates."""
-    _agent(session, agent_id)
+    load_agent(session, principal, agent_id)
     cycle = cycle_usage(session, agent_id)
     plan = session.get(UsagePlan, agent_id)
     daily = device_daily(session, agent_id, cycle.start, cycle.end, plan.timezone if plan else "UTC")
@@ -127,17 +122,17 @@ def _by_class(devices: list[dict[str, Any]]) -> dict[str, ClassUsage]:
 
 
 @router.put("/{agent_id}/plan")
-async def put_plan(agent_id: str, body: PlanPut, request: Request, _: OperatorDep) -> PlanPut:
-    """Set the plan; an online agent learns it at once (others at their next hello)."""
+async def put_plan(agent_id: str, body: PlanPut, request: Request, principal: AdminDep) -> PlanPut:
+    """Set the plan (admins); an online agent learns it at once (others at their next hello)."""
     with request.app.state.sessions() as session:
-        _agent(session, agent_id)
+        load_agent(session, principal, agent_id)
         try:
             set_plan(session, agent_id, body.cap_bytes, body.cycle_start_day, body.timezone)
         except protocol.ProtocolError as exc:
-            raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, detail=str(exc)) from exc
+            raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
         audit.record(
             session,
-            actor="operator",
+            actor=principal.actor,
             action="set_plan",
             agent_id=agent_id,
             details=body.model_dump(),

@@ -1,0 +1,271 @@
+"""Accounts: tenants, logins with roles, password checks with lockout, and API tokens.
+
+Passwords are hashed with Argon2id (pwdlib). A login yields a short-lived access token (a JWT,
+HS256, with a key kept in the state directory) and an opaque refresh token, stored as its SHA-256
+only. Every use of a refresh token rotates it; presenting a used one again revokes its whole family
+(the token was copied: OAuth 2.0 Security BCP, RFC 9700 §4.14.2). Guessing is bounded like pairing
+codes: an account is locked after :data:`~cloud.const.LOGIN_FAILURES_PER_ACCOUNT` failures in the
+window, a source after :data:`~cloud.const.LOGIN_FAILURES_PER_SOURCE`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from .const import (
+    ACCESS_TOKEN_TTL_S,
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_SOURCE,
+    LOGIN_LOCKOUT_WINDOW_S,
+    REFRESH_TOKEN_TTL_S,
+    TOKEN_KEY_FILE,
+)
+from .errors import AccountError, LoginLocked, LoginRefused, TokenInvalid
+from .storage import LoginFailure, RefreshToken, Subscriber, Tenant, User, utcnow
+
+#: Staff roles, least to most powerful; each has the rights of those before it.
+STAFF_ROLES: Final = ("csr", "technician", "supervisor", "admin")
+SUBSCRIBER_ROLE: Final = "subscriber"
+ROLES: Final = (*STAFF_ROLES, SUBSCRIBER_ROLE)
+TIERS: Final = ("standard", "premium")
+TENANT_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9-]{0,62}$"
+TOKEN_ALGORITHM: Final = "HS256"  # noqa: S105 - an algorithm name
+TOKEN_AUDIENCE: Final = "homediag-api"  # noqa: S105 - the JWT "aud" claim
+MIN_PASSWORD_LEN: Final = 10
+
+_HASHER = PasswordHash((Argon2Hasher(),))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user does not exist, so the answer takes as long either way."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LEN:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LEN} characters")
+    return _HASHER.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+def token_key(state_dir: Path) -> bytes:
+    """The access-token key: made once (like the cloud's signing key), shared by API processes."""
+    path = state_dir / TOKEN_KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex() + "\n")
+    return key
+
+
+def create_tenant(session: Session, tenant_id: str, name: str = "") -> Tenant:
+    if not re.fullmatch(TENANT_ID_PATTERN, tenant_id):
+        raise AccountError("a tenant id is lower-case letters, digits and '-', at most 63")
+    if session.get(Tenant, tenant_id) is not None:
+        raise AccountError(f"tenant {tenant_id!r} exists")
+    tenant = Tenant(id=tenant_id, name=name[:255] or tenant_id)
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def create_user(
+    session: Session,
+    *,
+    tenant_id: str,
+    username: str,
+    password: str,
+    role: str,
+    subscriber_id: str | None = None,
+) -> User:
+    """A staff login, or a subscriber's (``role="subscriber"`` with its ``subscriber_id``)."""
+    if session.get(Tenant, tenant_id) is None:
+        raise AccountError(f"no tenant {tenant_id!r}")
+    if role not in ROLES:
+        raise AccountError(f"role is one of {', '.join(ROLES)}")
+    if (role == SUBSCRIBER_ROLE) != (subscriber_id is not None):
+        raise AccountError("a subscriber login needs its subscriber, and only a subscriber login has one")
+    if subscriber_id is not None:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is None or subscriber.tenant_id != tenant_id:
+            raise AccountError("no such subscriber in this tenant")
+    username = username.strip().lower()
+    if not 1 <= len(username) <= 128:
+        raise AccountError("a username has 1 to 128 characters")
+    taken = session.scalar(select(User.id).where(User.tenant_id == tenant_id, User.username == username))
+    if taken is not None:
+        raise AccountError(f"user {username!r} exists in {tenant_id!r}")
+    user = User(
+        id=uuid.uuid4().hex,
+        tenant_id=tenant_id,
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        subscriber_id=subscriber_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _account(tenant: str, username: str) -> str:
+    return f"{tenant.strip().lower()}/{username.strip().lower()}"[:200]
+
+
+def _check_lockout(session: Session, account: str, source: str) -> None:
+    since = utcnow() - timedelta(seconds=LOGIN_LOCKOUT_WINDOW_S)
+    counts = (
+        (LoginFailure.account == account, LOGIN_FAILURES_PER_ACCOUNT, "this account"),
+        (LoginFailure.source == source, LOGIN_FAILURES_PER_SOURCE, "this address"),
+    )
+    for condition, limit, what in counts:
+        failures = session.scalar(
+            select(func.count()).select_from(LoginFailure).where(condition, LoginFailure.at > since)
+        )
+        if (failures or 0) >= limit:
+            raise LoginLocked(f"too many failed logins for {what}; try again later", LOGIN_LOCKOUT_WINDOW_S)
+
+
+def authenticate(session: Session, tenant: str, username: str, password: str, source: str) -> User:
+    """The user, or :class:`LoginRefused` (one message for every failure: no oracle for which
+    tenants or users exist). A failure is added to the session; the caller commits it either way."""
+    account = _account(tenant, username)
+    _check_lockout(session, account, source[:64])
+    user = session.scalar(
+        select(User).where(
+            User.tenant_id == tenant.strip().lower(), User.username == username.strip().lower()
+        )
+    )
+    ok, new_hash = _HASHER.verify_and_update(password, user.password_hash if user else _dummy_hash())
+    if user is None or not ok or user.disabled:
+        session.execute(
+            delete(LoginFailure).where(LoginFailure.at < utcnow() - timedelta(seconds=LOGIN_LOCKOUT_WINDOW_S))
+        )
+        session.add(LoginFailure(account=account, source=source[:64]))
+        raise LoginRefused("wrong tenant, username or password")
+    if new_hash is not None:  # the hasher's parameters were raised since this password was set
+        user.password_hash = new_hash
+    session.execute(delete(LoginFailure).where(LoginFailure.account == account))
+    return user
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def access_token(user: User, key: bytes, now: datetime | None = None) -> str:
+    moment = now or utcnow()
+    claims: dict[str, Any] = {
+        "sub": user.id,
+        "tid": user.tenant_id,
+        "role": user.role,
+        "name": user.username,
+        "aud": TOKEN_AUDIENCE,
+        "iat": int(moment.timestamp()),
+        "exp": int(moment.timestamp()) + ACCESS_TOKEN_TTL_S,
+    }
+    if user.subscriber_id is not None:
+        claims["sid"] = user.subscriber_id
+    return jwt.encode(claims, key, algorithm=TOKEN_ALGORITHM)
+
+
+def decode_access_token(token: str, key: bytes) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[TOKEN_ALGORITHM],
+            audience=TOKEN_AUDIENCE,
+            options={"require": ["exp", "iat", "sub", "tid", "aud"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(f"invalid access token: {exc}") from exc
+    return claims
+
+
+def issue_tokens(session: Session, user: User, key: bytes, family: str | None = None) -> TokenPair:
+    refresh = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        RefreshToken(
+            token_hash=_digest(refresh),
+            user_id=user.id,
+            family=family or uuid.uuid4().hex,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=REFRESH_TOKEN_TTL_S),
+        )
+    )
+    return TokenPair(access_token(user, key, now), refresh, ACCESS_TOKEN_TTL_S)
+
+
+def refresh_tokens(session: Session, refresh: str, key: bytes) -> TokenPair:
+    """Rotate: the presented token is spent, a new pair is issued in the same family."""
+    row = session.get(RefreshToken, _digest(refresh), with_for_update=True)
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise TokenInvalid("invalid refresh token")
+    if row.used_at is not None:
+        _revoke_family(session, row.family, now)
+        raise TokenInvalid("refresh token reused; every token of this login is revoked")
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        raise TokenInvalid("invalid refresh token")
+    row.used_at = now
+    return issue_tokens(session, user, key, family=row.family)
+
+
+def revoke_refresh_token(session: Session, refresh: str) -> None:
+    """Log out: the token and every token rotated from the same login stop working."""
+    row = session.get(RefreshToken, _digest(refresh))
+    if row is not None:
+        _revoke_family(session, row.family, utcnow())
+
+
+def revoke_user_tokens(session: Session, user_id: str) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def _revoke_family(session: Session, family: str, now: datetime) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )

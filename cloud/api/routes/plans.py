@@ -1,0 +1,189 @@
+"""Plans a tenant sells: cap, cycle start day, time zone and tier. Admins write them; staff read.
+A plan's figures are copied onto the usage plan of every home of its subscribers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import protocol
+from protocol.cycles import zone
+
+from ... import audit
+from ...commands import seal_command
+from ...storage import Agent, Plan, Subscriber
+from ...usage import set_plan
+from ..auth import AdminDep, StaffDep, load_plan, tenant_for_new
+from ..deps import SessionDep
+
+router = APIRouter(prefix="/plans", tags=["accounts"])
+Tier = Literal["standard", "premium"]
+
+
+class PlanCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    cap_bytes: int = Field(gt=0, le=10**18)
+    cycle_start_day: int = Field(ge=1, le=31)
+    timezone: str = Field(min_length=1, max_length=64)
+    tier: Tier = "standard"
+    #: Only the platform operator names the tenant; everyone else creates in their own.
+    tenant: str | None = Field(default=None, max_length=64)
+
+
+class PlanUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    cap_bytes: int | None = Field(default=None, gt=0, le=10**18)
+    cycle_start_day: int | None = Field(default=None, ge=1, le=31)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    tier: Tier | None = None
+
+
+class PlanPublic(BaseModel):
+    id: int
+    tenant_id: str
+    name: str
+    cap_bytes: int
+    cycle_start_day: int
+    timezone: str
+    tier: str
+
+
+def plan_public(plan: Plan) -> PlanPublic:
+    return PlanPublic(
+        id=plan.id,
+        tenant_id=plan.tenant_id,
+        name=plan.name,
+        cap_bytes=plan.cap_bytes,
+        cycle_start_day=plan.cycle_start_day,
+        timezone=plan.timezone,
+        tier=plan.tier,
+    )
+
+
+def _check_zone(name: str) -> None:
+    try:
+        zone(name)
+    except protocol.ProtocolError as exc:
+        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+
+
+def apply_plan(session: Session, plan: Plan, subscriber_id: str | None = None) -> list[str]:
+    """Copy the plan onto the homes of its subscribers (or of one); the ids of the homes."""
+    query = select(Agent.id).join(Subscriber, Subscriber.id == Agent.subscriber_id)
+    query = query.where(Subscriber.plan_id == plan.id, Agent.tenant_id == plan.tenant_id)
+    if subscriber_id is not None:
+        query = query.where(Subscriber.id == subscriber_id)
+    homes = list(session.scalars(query))
+    for agent_id in homes:
+        set_plan(session, agent_id, plan.cap_bytes, plan.cycle_start_day, plan.timezone)
+    return homes
+
+
+async def tell_agents(request: Request, plan: PlanPublic, homes: list[str]) -> None:
+    """Online agents learn their plan at once; the others at their next hello."""
+    ingest = request.app.state.ingest
+    if ingest is None:
+        return
+    params = {"cap_bytes": plan.cap_bytes, "cycle_start_day": plan.cycle_start_day, "timezone": plan.timezone}
+    for agent_id in homes:
+        _command_id, payload = seal_command(request.app.state.keys.get().active, agent_id, "set_plan", params)
+        await ingest.publish_command(agent_id, payload)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def add_plan(body: PlanCreate, session: SessionDep, principal: AdminDep) -> PlanPublic:
+    tenant_id = tenant_for_new(session, principal, body.tenant)
+    _check_zone(body.timezone)
+    plan = Plan(tenant_id=tenant_id, **body.model_dump(exclude={"tenant"}))
+    session.add(plan)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise HTTPException(
+            status_code=status.HTTP_409_CONFLICT, detail="a plan of that name exists"
+        ) from exc
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="plan_add",
+        agent_id=None,
+        details=body.model_dump(),
+        outcome="saved",
+        tenant_id=tenant_id,
+    )
+    session.commit()
+    return plan_public(plan)
+
+
+@router.get("")
+def list_plans(
+    session: SessionDep,
+    principal: StaffDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PlanPublic]:
+    query = select(Plan).order_by(Plan.tenant_id, Plan.name).limit(limit).offset(offset)
+    if not principal.is_platform:
+        query = query.where(Plan.tenant_id == principal.tenant_id)
+    return [plan_public(p) for p in session.scalars(query)]
+
+
+@router.get("/{plan_id}")
+def get_plan(plan_id: int, session: SessionDep, principal: StaffDep) -> PlanPublic:
+    return plan_public(load_plan(session, principal, plan_id))
+
+
+@router.patch("/{plan_id}")
+async def update_plan(plan_id: int, body: PlanUpdate, request: Request, principal: AdminDep) -> PlanPublic:
+    """Change a plan; every home on it gets the new cap and cycle."""
+    with request.app.state.sessions() as session:
+        plan = load_plan(session, principal, plan_id)
+        if body.timezone is not None:
+            _check_zone(body.timezone)
+        for name, value in body.model_dump(exclude_none=True).items():
+            setattr(plan, name, value)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise HTTPException(
+                status_code=status.HTTP_409_CONFLICT, detail="a plan of that name exists"
+            ) from exc
+        homes = apply_plan(session, plan)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="plan_update",
+            agent_id=None,
+            details={"plan_id": plan_id, **body.model_dump(exclude_none=True), "homes": len(homes)},
+            outcome="saved",
+            tenant_id=plan.tenant_id,
+        )
+        session.commit()
+        public = plan_public(plan)
+    await tell_agents(request, public, homes)
+    return public
+
+
+@router.delete("/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_plan(plan_id: int, session: SessionDep, principal: AdminDep) -> Response:
+    """Subscribers on the plan keep their homes' current usage plan, and no longer have a plan."""
+    plan = load_plan(session, principal, plan_id)
+    for household in session.scalars(select(Subscriber).where(Subscriber.plan_id == plan.id)):
+        household.plan_id = None
+    session.delete(plan)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="plan_delete",
+        agent_id=None,
+        details={"plan_id": plan_id, "name": plan.name},
+        outcome="deleted",
+        tenant_id=plan.tenant_id,
+    )
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

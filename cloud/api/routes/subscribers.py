@@ -1,0 +1,251 @@
+"""Subscribers (households) of a tenant, with their tier, plan and homes. Staff read and search;
+admins create, change and delete, and attach homes (agents) to households."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ... import audit
+from ...storage import Agent, Plan, Subscriber
+from ..auth import (
+    AdminDep,
+    PrincipalDep,
+    StaffDep,
+    load_agent,
+    load_plan,
+    load_subscriber,
+    tenant_for_new,
+)
+from ..deps import SessionDep
+from .plans import apply_plan, plan_public, tell_agents
+
+router = APIRouter(tags=["accounts"])
+Tier = Literal["standard", "premium"]
+
+
+class SubscriberCreate(BaseModel):
+    #: The operator's customer number (unique in the tenant).
+    reference: str = Field(min_length=1, max_length=128)
+    name: str = Field(default="", max_length=255)
+    email: str = Field(default="", max_length=320)
+    tier: Tier = "standard"
+    plan_id: int | None = None
+    #: Only the platform operator names the tenant; everyone else creates in their own.
+    tenant: str | None = Field(default=None, max_length=64)
+
+
+class SubscriberUpdate(BaseModel):
+    name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    tier: Tier | None = None
+    plan_id: int | None = None
+    #: Set true to take the household off its plan (``plan_id`` null means "unchanged").
+    clear_plan: bool = False
+
+
+class SubscriberPublic(BaseModel):
+    id: str
+    tenant_id: str
+    reference: str
+    name: str
+    email: str
+    tier: str
+    plan_id: int | None
+    created_at: datetime
+    agent_ids: list[str]
+
+
+class OwnerPut(BaseModel):
+    #: The household the home belongs to; null detaches it (it stays in its tenant).
+    subscriber_id: str | None = Field(default=None, max_length=32)
+
+
+class OwnerPublic(BaseModel):
+    agent_id: str
+    tenant_id: str | None
+    subscriber_id: str | None
+
+
+def _public(session: Session, household: Subscriber) -> SubscriberPublic:
+    homes = session.scalars(
+        select(Agent.id)
+        .where(Agent.subscriber_id == household.id, Agent.tenant_id == household.tenant_id)
+        .order_by(Agent.id)
+    )
+    return SubscriberPublic(
+        id=household.id,
+        tenant_id=household.tenant_id,
+        reference=household.reference,
+        name=household.name,
+        email=household.email,
+        tier=household.tier,
+        plan_id=household.plan_id,
+        created_at=household.created_at,
+        agent_ids=list(homes),
+    )
+
+
+def _plan_in(session: Session, principal: AdminDep, plan_id: int, tenant_id: str) -> Plan:
+    plan = load_plan(session, principal, plan_id)
+    if plan.tenant_id != tenant_id:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such plan")
+    return plan
+
+
+@router.post("/subscribers", status_code=status.HTTP_201_CREATED)
+async def add_subscriber(body: SubscriberCreate, request: Request, principal: AdminDep) -> SubscriberPublic:
+    with request.app.state.sessions() as session:
+        tenant_id = tenant_for_new(session, principal, body.tenant)
+        if body.plan_id is not None:
+            _plan_in(session, principal, body.plan_id, tenant_id)
+        household = Subscriber(
+            id=uuid.uuid4().hex, tenant_id=tenant_id, **body.model_dump(exclude={"tenant"})
+        )
+        session.add(household)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise HTTPException(
+                status_code=status.HTTP_409_CONFLICT, detail="a subscriber with that reference exists"
+            ) from exc
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="subscriber_add",
+            agent_id=None,
+            details={"subscriber_id": household.id, **body.model_dump()},
+            outcome="saved",
+            tenant_id=tenant_id,
+        )
+        session.commit()
+        return _public(session, household)
+
+
+@router.get("/subscribers")
+def list_subscribers(
+    session: SessionDep,
+    principal: StaffDep,
+    q: Annotated[str, Query(max_length=128, description="part of the reference, name or e-mail")] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SubscriberPublic]:
+    """Search the tenant's subscribers (the console's first page)."""
+    query = select(Subscriber).order_by(Subscriber.reference, Subscriber.id).limit(limit).offset(offset)
+    if not principal.is_platform:
+        query = query.where(Subscriber.tenant_id == principal.tenant_id)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Subscriber.reference.ilike(pattern, escape="\\"),
+                Subscriber.name.ilike(pattern, escape="\\"),
+                Subscriber.email.ilike(pattern, escape="\\"),
+            )
+        )
+    return [_public(session, s) for s in session.scalars(query)]
+
+
+@router.get("/subscribers/{subscriber_id}")
+def get_subscriber(subscriber_id: str, session: SessionDep, principal: PrincipalDep) -> SubscriberPublic:
+    """Staff of the tenant, or the subscriber's own login."""
+    if not (principal.is_subscriber or principal.at_least("csr")):
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="needs the csr role")
+    return _public(session, load_subscriber(session, principal, subscriber_id))
+
+
+@router.patch("/subscribers/{subscriber_id}")
+async def update_subscriber(
+    subscriber_id: str, body: SubscriberUpdate, request: Request, principal: AdminDep
+) -> SubscriberPublic:
+    """Change the household; a new plan is copied onto its homes (online agents learn it at once)."""
+    homes: list[str] = []
+    with request.app.state.sessions() as session:
+        household = load_subscriber(session, principal, subscriber_id)
+        plan = None
+        if body.plan_id is not None:
+            plan = _plan_in(session, principal, body.plan_id, household.tenant_id)
+            household.plan_id = plan.id
+        elif body.clear_plan:
+            household.plan_id = None
+        for name in ("name", "email", "tier"):
+            value = getattr(body, name)
+            if value is not None:
+                setattr(household, name, value)
+        session.flush()
+        if plan is not None:
+            homes = apply_plan(session, plan, household.id)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="subscriber_update",
+            agent_id=None,
+            details={"subscriber_id": household.id, **body.model_dump(exclude_none=True)},
+            outcome="saved",
+            tenant_id=household.tenant_id,
+        )
+        session.commit()
+        public = _public(session, household)
+    if plan is not None:
+        await tell_agents(request, plan_public(plan), homes)
+    return public
+
+
+@router.delete("/subscribers/{subscriber_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_subscriber(subscriber_id: str, session: SessionDep, principal: AdminDep) -> Response:
+    """The household and its logins go; its homes stay in the tenant, detached."""
+    household = load_subscriber(session, principal, subscriber_id)
+    for agent in session.scalars(select(Agent).where(Agent.subscriber_id == household.id)):
+        agent.subscriber_id = None
+    session.delete(household)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="subscriber_delete",
+        agent_id=None,
+        details={"subscriber_id": household.id, "reference": household.reference},
+        outcome="deleted",
+        tenant_id=household.tenant_id,
+    )
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/agents/{agent_id}/subscriber")
+async def put_owner(agent_id: str, body: OwnerPut, request: Request, principal: AdminDep) -> OwnerPublic:
+    """Attach a home to a household (or detach it). The platform operator may attach a home
+    enrolled before accounts to any tenant's household; a tenant's admin only its own homes."""
+    plan = None
+    with request.app.state.sessions() as session:
+        agent = load_agent(session, principal, agent_id)
+        if body.subscriber_id is None:
+            agent.subscriber_id = None
+        else:
+            household = load_subscriber(session, principal, body.subscriber_id)
+            if agent.tenant_id is not None and agent.tenant_id != household.tenant_id:
+                raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such subscriber")
+            agent.tenant_id, agent.subscriber_id = household.tenant_id, household.id
+            plan = session.get(Plan, household.plan_id) if household.plan_id is not None else None
+            if plan is not None:
+                apply_plan(session, plan, household.id)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="home_owner",
+            agent_id=agent_id,
+            details=body.model_dump(),
+            outcome="saved",
+        )
+        session.commit()
+        public = OwnerPublic(agent_id=agent.id, tenant_id=agent.tenant_id, subscriber_id=agent.subscriber_id)
+        plan_view = plan_public(plan) if plan is not None else None
+    if plan_view is not None:
+        await tell_agents(request, plan_view, [agent_id])
+    return public
