@@ -35,6 +35,19 @@ except urllib.error.HTTPError as e:
     print(e.code); print(e.read().decode())
 """
 
+_EVENTS = """
+import sys, urllib.request
+r = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
+event = ""
+with urllib.request.urlopen(r, timeout=100) as stream:
+    for raw in stream:
+        line = raw.decode().rstrip("\\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            print(event, line[6:])
+"""
+
 
 @dataclass
 class LabStack:
@@ -82,6 +95,13 @@ class LabStack:
         )
         code, _, reply = done.stdout.partition("\n")
         return int(code), json.loads(reply)
+
+    def events(self, path: str) -> list[tuple[str, Any]]:
+        """Follow a server-sent event stream to its end, from inside the ISP namespace."""
+        done = self.home.exec(
+            "isp", [sys.executable, "-c", _EVENTS, self.api + path, self.token], timeout_s=120
+        )
+        return [(e, json.loads(d)) for e, d in (line.split(" ", 1) for line in done.stdout.splitlines())]
 
     def wait(self, what: str, check: Any, timeout_s: float = 60) -> Any:
         deadline = time.monotonic() + timeout_s
