@@ -13,35 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from cloud.connectivity import history, latest
-from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
 from cloud.experience import WEIGHTS_AND_BOUNDS, experience, ramp
 from cloud.ingest import Incoming, store_batch
-from cloud.storage import make_engine, make_sessionmaker, migrate
 from protocol import Sample, TelemetryBatch
+from tests.cloud.db import enroll
 from tests.support import API_TOKEN, CloudProcess
 
 KEY = protocol.generate_private_key()
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine: Engine = make_engine(database_url)
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
 def _agent(sessions: sessionmaker[Session]) -> str:
-    with sessions.begin() as session:
-        code = issue_pairing_code(session, ttl_s=60)
-    with sessions.begin() as session:
-        return redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+    return enroll(sessions, KEY)
 
 
 def _report(agent_id: str, seq: int, *samples: Sample) -> Incoming:

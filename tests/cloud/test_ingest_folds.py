@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -11,30 +10,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from cloud import ingest
-from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
-from cloud.ingest import Incoming, store_batch
-from cloud.storage import Sample, UsageHour, make_engine, make_sessionmaker, migrate
+from cloud.ingest import store_batch
+from cloud.storage import Sample, UsageHour
 from protocol import Sample as WireSample
 from protocol import TelemetryBatch
+from tests.cloud.db import enroll, incoming
 
 KEY = protocol.generate_private_key()
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def test_a_fold_that_fails_is_logged_and_the_batch_still_stored(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with sessions.begin() as session:
-        code = issue_pairing_code(session, ttl_s=60)
-    with sessions.begin() as session:
-        agent_id = redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+    agent_id = enroll(sessions, KEY)
 
     def broken(*_args: object) -> None:
         raise TypeError("'str' object has no attribute 'get'")  # as a malformed nested field would
@@ -47,17 +35,15 @@ def test_a_fold_that_fails_is_logged_and_the_batch_still_stored(
         WireSample(probe="usage", at=now, status="Complete", data=usage),
     ]
     body = TelemetryBatch(samples=samples)
-    envelope = protocol.unseal(
-        protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=1), KEY.public_key()
-    )
-    acks, stored, duplicates = store_batch(sessions, [Incoming(envelope, body)])
+    report = incoming(KEY, agent_id, body, 1)
+    acks, stored, duplicates = store_batch(sessions, [report])
     assert (stored, duplicates) == (1, 0) and acks[(agent_id, 1)].seqs == [1]
     with sessions() as session:
         assert session.scalar(select(func.sum(UsageHour.bytes_rx))) == 1000  # the good fold is kept
         assert session.scalar(select(func.count()).select_from(Sample)) == 2  # both kept raw
     assert "dns sample not folded (kept raw)" in caplog.text
     # The same report again is a duplicate: nothing folds twice.
-    _acks, stored, duplicates = store_batch(sessions, [Incoming(envelope, body)])
+    _acks, stored, duplicates = store_batch(sessions, [report])
     assert (stored, duplicates) == (0, 1)
     with sessions() as session:
         assert session.scalar(select(func.sum(UsageHour.bytes_rx))) == 1000

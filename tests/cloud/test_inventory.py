@@ -2,38 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from agent.discovery import Device, Inventory, Service
-from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
 from cloud.ingest import Incoming, store_batch
-from cloud.storage import InventoryDevice, InventoryEvent, make_engine, make_sessionmaker, migrate
+from cloud.storage import InventoryDevice, InventoryEvent
 from protocol import Sample, TelemetryBatch
+from tests.cloud.db import enroll
 
 KEY = protocol.generate_private_key()
 T0 = 1_800_000_000.0
 
 
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine: Engine = make_engine(database_url)
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
 def _agent(sessions: sessionmaker[Session]) -> str:
-    with sessions.begin() as session:
-        code = issue_pairing_code(session, ttl_s=60)
-    with sessions.begin() as session:
-        return redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+    return enroll(sessions, KEY)
 
 
 def _printer() -> Device:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,22 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from cloud import retention
-from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
 from cloud.ingest import Incoming, store_batch
 from cloud.retention import Horizons, enforce
-from cloud.storage import Report, Sample, UsageHour, make_engine, make_sessionmaker, migrate
+from cloud.storage import Report, Sample, UsageHour
 from protocol import Sample as WireSample
 from protocol import TelemetryBatch
+from tests.cloud.db import enroll, incoming
 
 KEY = protocol.generate_private_key()
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(database_url)
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _items(agent_id: str, seqs: range, sent: float | None = None) -> list[Incoming]:
@@ -35,16 +26,12 @@ def _items(agent_id: str, seqs: range, sent: float | None = None) -> list[Incomi
     for seq in seqs:
         data = {"Start": now - 60, "End": now, "BytesReceived": 10, "BytesSent": 1, "Events": []}
         body = TelemetryBatch(samples=[WireSample(probe="usage", at=now, status="Complete", data=data)])
-        sealed = protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=seq, sent=sent)
-        items.append(Incoming(protocol.unseal(sealed, KEY.public_key()), body))
+        items.append(incoming(KEY, agent_id, body, seq, sent=sent))
     return items
 
 
 def _fill(sessions: sessionmaker[Session], reports: int) -> str:
-    with sessions.begin() as session:
-        code = issue_pairing_code(session, ttl_s=60)
-    with sessions.begin() as session:
-        agent_id = redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+    agent_id = enroll(sessions, KEY)
     items = _items(agent_id, range(1, reports + 1))
     store_batch(sessions, items)
     return agent_id

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
-from cloud.enrollment import EnrollmentRequest, issue_pairing_code, redeem
 from cloud.ingest import Incoming, store_batch
-from cloud.storage import make_engine, make_sessionmaker, migrate
 from cloud.usage import cycle_usage, device_breakdown, set_plan
 from protocol import Sample, TelemetryBatch
+from tests.cloud.db import enroll
 
 TZ = "America/Argentina/Buenos_Aires"
 KEY = protocol.generate_private_key()
 
 
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine: Engine = make_engine(database_url)
-    migrate(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
 def _agent(sessions: sessionmaker[Session]) -> str:
-    with sessions.begin() as session:
-        code = issue_pairing_code(session, ttl_s=60)
-    with sessions.begin() as session:
-        return redeem(session, EnrollmentRequest(code=code, public_key=protocol.public_key_text(KEY))).id
+    return enroll(sessions, KEY)
 
 
 def _report(agent_id: str, seq: int, start: datetime, end: datetime, rx: int, tx: int) -> Incoming:
