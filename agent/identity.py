@@ -59,7 +59,9 @@ def ensure_state_dir(state_dir: Path) -> None:
 def load_or_create_key(state_dir: Path) -> Ed25519PrivateKey:
     path = state_dir / KEY_FILE
     if path.exists():
-        if path.stat().st_mode & 0o077:
+        # POSIX modes only: on Windows st_mode is always 0o666/0o444 and the protection is the ACL
+        # of the state folder, which the installer restricts to SYSTEM and Administrators.
+        if os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(f"{path} is readable by others; chmod 600 it")
         try:
             return protocol.load_private_key_pem(path.read_bytes())

@@ -77,7 +77,7 @@ absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$(pwd)"
 [ -n "$FIND_LINKS" ] && FIND_LINKS=$(absolute "$FIND_LINKS")
 [ -n "$PYTHON" ] && case "$PYTHON" in */*) PYTHON=$(absolute "$PYTHON") ;; esac
 cd /
-if [ -n "$CODE" ] && [ -z "$CLOUD" ] || [ -z "$CODE" ] && [ -n "$CLOUD" ]; then
+if { [ -n "$CODE" ] && [ -z "$CLOUD" ]; } || { [ -z "$CODE" ] && [ -n "$CLOUD" ]; }; then
     die "--code and --cloud go together"
 fi
 [ "$ROOT" = / ] && ROOT=
@@ -107,7 +107,7 @@ fi
 # --- the interpreter -----------------------------------------------------------------------------
 if [ -z "$PYTHON" ]; then
     for candidate in /usr/bin/python3 "$(command -v python3 || true)"; do
-        [ -n "$candidate" ] && [ -x "$candidate" ] && { PYTHON=$candidate; break; }
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then PYTHON=$candidate; break; fi
     done
 fi
 if [ -z "$PYTHON" ] || [ ! -x "$PYTHON" ]; then die "no python3 found; give one with --python"; fi
@@ -122,18 +122,20 @@ if [ -n "$ROOT" ]; then
     if [ ! -f "$ROOT/etc/passwd" ] || [ ! -f "$ROOT/etc/group" ]; then
         die "$ROOT has no etc/passwd and etc/group"
     fi
-    ROOT_OPT="--root $ROOT"
-else
-    ROOT_OPT=
 fi
+# useradd and friends, in the throw-away root when there is one (they chroot into it).
+in_root() {
+    tool=$1
+    shift
+    if [ -n "$ROOT" ]; then "$tool" --root "$ROOT" "$@"; else "$tool" "$@"; fi
+}
 if [ -z "$(passwd_field 1)" ]; then
     NOLOGIN=/bin/false
     for shell in /usr/sbin/nologin /sbin/nologin; do
-        [ -x "$ROOT$shell" ] && { NOLOGIN=$shell; break; }
+        if [ -x "$ROOT$shell" ]; then NOLOGIN=$shell; break; fi
     done
     say "creating system user $USER_NAME"
-    # shellcheck disable=SC2086 # ROOT_OPT is empty or two words
-    useradd $ROOT_OPT --system --user-group --no-create-home --home-dir /nonexistent \
+    in_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
         --shell "$NOLOGIN" --comment "homediag agent" "$USER_NAME"
 fi
 AGENT_UID=$(passwd_field 3)

@@ -56,7 +56,7 @@ rm -rf "$ROOT$UNIT_DIR/$UNIT.d"
 
 # Only our own link: an administrator's homediag-agent elsewhere on PATH is not ours to remove.
 if [ -L "$ROOT$BIN_LINK" ] && [ "$(readlink "$ROOT$BIN_LINK")" = "$PREFIX/venv/bin/homediag-agent" ]; then
-    : rm -f "$ROOT$BIN_LINK"
+    rm -f "$ROOT$BIN_LINK"
 fi
 rm -rf "$ROOT$PREFIX" "$ROOT$CONF_DIR"
 
@@ -71,18 +71,17 @@ else
     rm -rf "$ROOT$STATE_DIR"
 fi
 
-if [ -n "$ROOT" ]; then
-    ROOT_OPT="--root $ROOT"
-else
-    ROOT_OPT=
-fi
+# userdel and groupdel, in the throw-away root when there is one (they chroot into it).
+in_root() {
+    tool=$1
+    shift
+    if [ -n "$ROOT" ]; then "$tool" --root "$ROOT" "$@"; else "$tool" "$@"; fi
+}
 if awk -F: -v user="$USER_NAME" '$1 == user { found = 1 } END { exit !found }' "$ROOT/etc/passwd"; then
-    # shellcheck disable=SC2086 # ROOT_OPT is empty or two words
-    userdel $ROOT_OPT "$USER_NAME"
+    in_root userdel "$USER_NAME"
 fi
 # userdel removes the user's own group only where USERGROUPS_ENAB says so; make sure it is gone.
 if awk -F: -v group="$USER_NAME" '$1 == group { found = 1 } END { exit !found }' "$ROOT/etc/group"; then
-    # shellcheck disable=SC2086
-    groupdel $ROOT_OPT "$USER_NAME"
+    in_root groupdel "$USER_NAME"
 fi
 say "removed the homediag agent from ${ROOT:-/}"

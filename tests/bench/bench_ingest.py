@@ -1,6 +1,6 @@
 """Benchmark: signed telemetry per second end to end, against a bare paho subscriber.
 
-    .venv/bin/python tests/bench/bench_ingest.py [--messages 20000] [--agents 50]
+    .venv/bin/python tests/bench/bench_ingest.py [--messages 20000] [--agents 50] [--postgres] [--workers 2]
 
 Both phases use the same mosquitto, the same publisher and the same pre-sealed
 messages, and measure from the first publish to the last message seen:
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import subprocess
 import sys
 import tempfile
 import threading
@@ -131,8 +132,11 @@ def bench_end_to_end(
     messages: list[tuple[str, bytes]],
     agents: list[tuple[str, protocol.Ed25519PrivateKey]],
     db_url: str | None = None,
+    workers: int = 1,
 ) -> float:
     cloud = CloudProcess(workdir, broker_url=broker.url, db_url=db_url)
+    if workers > 1:
+        cloud.env["HOMEDIAG_INGEST_SHARE_GROUP"] = "bench"
     engine = make_engine(cloud.db_url)
     migrate(engine)
     with make_sessionmaker(engine).begin() as session:
@@ -140,6 +144,8 @@ def bench_end_to_end(
     engine.dispose()
     cloud_key = load_or_create_cloud_key(cloud.state_dir).public_key()
     cloud.start()
+    extra = [_ingest_worker(cloud, broker, i) for i in range(workers - 1)]
+    time.sleep(2.0 if extra else 0.0)  # the extra workers subscribe
     acked = 0
     last = 0.0
     done = threading.Event()
@@ -168,8 +174,19 @@ def bench_end_to_end(
     finally:
         client.disconnect()
         client.loop_stop()
+        for proc in extra:
+            proc.terminate()
+            proc.wait(15)
         cloud.stop()
     return len(messages) / (last - start)
+
+
+def _ingest_worker(cloud: CloudProcess, broker: Mosquitto, i: int) -> subprocess.Popen[bytes]:
+    """`homediag-cloud ingest` in the same share group as `serve`: the broker splits the load."""
+    argv = [sys.executable, "-m", "cloud", "--state-dir", str(cloud.state_dir), "--db", cloud.db_url]
+    argv += ["ingest", "--broker", broker.url, "--share-group", "bench"]
+    with (cloud.workdir / f"worker{i}.log").open("ab") as log:
+        return subprocess.Popen(argv, stdout=log, stderr=log, env=cloud.env)
 
 
 def main() -> None:
@@ -179,6 +196,7 @@ def main() -> None:
     parser.add_argument(
         "--postgres", action="store_true", help="store in a throw-away PostgreSQL, not SQLite"
     )
+    parser.add_argument("--workers", type=int, default=1, help="ingest processes sharing the load")
     args = parser.parse_args()
     agents = [(f"bench-{i:05d}", protocol.generate_private_key()) for i in range(args.agents)]
     messages = _messages(args.messages, agents)
@@ -192,14 +210,19 @@ def main() -> None:
             if pg is not None:
                 pg.start()
             try:
-                e2e = bench_end_to_end(Path(tmp), broker, messages, agents, pg.new_database() if pg else None)
+                e2e = bench_end_to_end(
+                    Path(tmp), broker, messages, agents, pg.new_database() if pg else None, args.workers
+                )
             finally:
                 if pg is not None:
                     pg.stop()
         finally:
             broker.stop()
     store = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"messages: {len(messages)} from {len(agents)} agents, {size:.0f} bytes, QoS 1, mosquitto, {store}")
+    print(
+        f"messages: {len(messages)} from {len(agents)} agents, {size:.0f} bytes, QoS 1, mosquitto, {store},"
+        f" {args.workers} ingest process(es)"
+    )
     print(f"raw paho subscriber:        {raw:8.0f} msg/s")
     print(f"end to end (ingest + ack):  {e2e:8.0f} msg/s")
     print(f"ratio:                      {e2e / raw:8.2f}")

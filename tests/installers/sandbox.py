@@ -13,8 +13,10 @@ systemd would apply them; the sandboxing options it cannot emulate are checked b
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import os
+import pwd
 import shlex
 import shutil
 import signal
@@ -75,6 +77,12 @@ class SystemRoot:
         (etc / ".pwd.lock").touch(mode=0o600)
         if Path("/etc/login.defs").exists():
             shutil.copy2("/etc/login.defs", etc / "login.defs")
+        # System ids no host account or group has, so the agent's processes and files here are
+        # nobody else's on the host's kernel.
+        low = free_system_id_block()
+        with (etc / "login.defs").open("a") as fh:
+            for key in ("UID", "GID"):
+                fh.write(f"SYS_{key}_MIN {low}\nSYS_{key}_MAX {low + 9}\n")
         nologin = self.path / "usr/sbin/nologin"
         shutil.copy2(shutil.which("nologin") or "/usr/sbin/nologin", nologin)
 
@@ -194,6 +202,15 @@ class SystemRoot:
                 stdout=fh,
                 stderr=fh,
             )
+
+
+def free_system_id_block() -> int:
+    """The first of ten system ids (500-989) that no host user or group uses."""
+    used = {pw.pw_uid for pw in pwd.getpwall()} | {gr.gr_gid for gr in grp.getgrall()}
+    for low in range(500, 990, 10):
+        if not used & set(range(low, low + 10)):
+            return low
+    raise AssertionError("no free block of system ids on this host")
 
 
 def stop(proc: subprocess.Popen[bytes] | None) -> None:

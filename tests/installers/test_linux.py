@@ -5,6 +5,7 @@ uninstalled without a trace. Nothing here touches the host's /etc, /opt, users o
 from __future__ import annotations
 
 import json
+import pwd
 import re
 import sqlite3
 import subprocess
@@ -54,6 +55,22 @@ def test_the_unit_grants_only_what_the_probes_need() -> None:
     assert "PrivateUsers" not in service, "capabilities in a private user namespace miss the host's network"
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--code", "7KQ2-M9XD"], "--code and --cloud go together"),
+        (["--cloud", "http://127.0.0.1:1"], "--code and --cloud go together"),
+        (["--source"], "--source needs a value"),
+        (["--frobnicate"], "unknown option --frobnicate"),
+        (["--upgrade"], "nothing to upgrade"),
+    ],
+)
+def test_install_refuses_what_it_cannot_do(system_root: SystemRoot, args: list[str], error: str) -> None:
+    with pytest.raises(AssertionError, match=error):
+        system_root.run_script("install.sh", *args)
+    assert system_root.user() is None and not (system_root.path / "opt/homediag").exists()
+
+
 def verify_installed_unit(system_root: SystemRoot) -> None:
     """systemd's own checks of the installed unit, where its paths exist (inside the namespace)."""
     unit = f"/{UNIT_PATH}"
@@ -93,6 +110,7 @@ def test_install_enroll_run_upgrade_uninstall(
         assert user is not None, "no homediag user in the root's /etc/passwd"
         uid, gid = user
         assert 0 < uid < 1000, "not a system user"
+        assert uid not in {pw.pw_uid for pw in pwd.getpwall()}, "the test's uid is a host account's"
         entry = next(x for x in (root / "etc/passwd").read_text().splitlines() if x.startswith("homediag:"))
         assert entry.split(":")[5:] == ["/nonexistent", "/usr/sbin/nologin"]
         assert not (root / "nonexistent").exists()
