@@ -24,7 +24,7 @@ import random
 import ssl
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -144,14 +144,18 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
 def _fold(session: Session, agent_id: str, sample: TelemetrySample) -> None:
     """Fold one sample into its tables inside a savepoint: a sample the folds cannot read is logged
     and kept raw, and never fails the batch (which would stall every agent's acks)."""
+    fold: Callable[[Session, str, TelemetrySample], object]
+    if sample.probe in USAGE_PROBES and sample.status == "Complete":
+        fold = apply_usage
+    elif sample.probe == DISCOVERY_PROBE and sample.status == "Complete":
+        fold = apply_inventory
+    elif sample.probe in CONNECTIVITY_PROBES:
+        fold = apply_connectivity
+    else:
+        return  # most samples fold into nothing: no savepoint, no round trip
     try:
         with session.begin_nested():
-            if sample.probe in USAGE_PROBES and sample.status == "Complete":
-                apply_usage(session, agent_id, sample)
-            elif sample.probe == DISCOVERY_PROBE and sample.status == "Complete":
-                apply_inventory(session, agent_id, sample)
-            elif sample.probe in CONNECTIVITY_PROBES:
-                apply_connectivity(session, agent_id, sample)
+            fold(session, agent_id, sample)
     except (SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError) as exc:
         _LOGGER.warning(
             "agent %s: %s sample not folded (kept raw): %s: %s",
