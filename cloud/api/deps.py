@@ -28,7 +28,8 @@ def get_settings(request: Request) -> Settings:
 def require_operator(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    """Bearer token of the operator API (accounts and roles replace this with per-user tokens)."""
+    """The platform operator's bearer token only (platform-wide views such as ingest statistics);
+    everything else takes a principal from ``auth.py`` (``StaffDep``, ``AdminDep``...)."""
     token: str = request.app.state.api_token
     if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
         raise HTTPException(

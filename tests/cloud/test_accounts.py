@@ -6,6 +6,8 @@ import base64
 import json
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from cloud.const import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_SOURCE
 from cloud.enrollment import EnrollmentRequest, redeem
 from cloud.storage import PairingCode, RefreshToken, User, utcnow
 from tests.cloud.accounts_world import OPERATOR, PASSWORD, World, make_world
-from tests.support import API_TOKEN
+from tests.support import API_TOKEN, CloudProcess
 
 TOKEN = "/api/v1/auth/token"
 
@@ -269,3 +271,27 @@ def test_cli_adds_a_tenant_and_a_login(tmp_path: Path, world: World) -> None:
         timeout=60,
     )
     assert world.login("gamma", "c", "stdin password 123")["access_token"]
+
+
+def test_login_on_a_running_cloud(tmp_path: Path) -> None:
+    """The real server: the CLI makes the login, the form login works, the token key persists."""
+    cloud = CloudProcess(tmp_path)
+    cloud.start()
+    try:
+        cloud.cli("tenant", "add", "acme")
+        out = cloud.cli("user", "add", "--tenant", "acme", "--role", "supervisor", "--username", "sam")
+        password = out.split("password: ", 1)[1].strip()
+        form = urllib.parse.urlencode({"tenant": "acme", "username": "sam", "password": password}).encode()
+        with urllib.request.urlopen(cloud.api_url + "/api/v1/auth/token", data=form, timeout=10) as response:
+            tokens = json.loads(response.read())
+        request = urllib.request.Request(
+            cloud.api_url + "/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            me = json.loads(response.read())
+        assert (me["tenant_id"], me["username"], me["role"]) == ("acme", "sam", "supervisor")
+        # The operator token still works as before, next to the logins.
+        assert cloud.get("/api/v1/me")["role"] == "platform"
+        assert (cloud.state_dir / "token-key").stat().st_mode & 0o777 == 0o600
+    finally:
+        cloud.stop()
