@@ -33,6 +33,15 @@ class CarePlan(BaseModel):
     price: float = Field(ge=0)
 
 
+class TierRule(BaseModel):
+    """What one subscriber tier gets from remote assistance (configuration, see Settings.tier_policy)."""
+
+    #: Commands that need the subscriber's consent in this tier, beyond the catalogue's own.
+    consent: list[str] = []
+    #: Commands this tier does not get at all (premium setup help, for instance).
+    refused: list[str] = []
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
@@ -64,6 +73,13 @@ class Settings(BaseSettings):
     ingest_batch_max: int = 500
     ingest_batch_wait_s: float = 0.02
     log_level: str = "INFO"
+    #: Remote assistance per subscriber tier (cloud/remote.py, TierRule): which commands need
+    #: consent beyond the catalogue's, and which the tier does not get. As JSON in
+    #: HOMEDIAG_TIER_POLICY. Homes without a subscriber follow the catalogue alone.
+    tier_policy: dict[str, TierRule] = {
+        "standard": TierRule(refused=["add_printer"]),
+        "premium": TierRule(),
+    }
     #: Retention (cloud/retention.py): raw reports and samples, then hourly roll-ups; 0 s: no job.
     retention_raw_days: float = 30.0
     retention_rollup_days: float = 400.0

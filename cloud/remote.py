@@ -8,6 +8,7 @@ remote-assistance session the subscriber granted. Every outcome, refusals includ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,9 @@ from protocol.catalogue import CATALOGUE, decode_params
 
 from . import audit
 from .commands import seal_command
+from .config import TierRule
 from .storage import Agent, Sample, utcnow
+from .storage.accounts import Subscriber
 from .storage.assistance import CommandRecord
 
 MAX_TTL_S = 3600.0
@@ -60,6 +63,18 @@ def consent_until(session: Session, agent_id: str, now: datetime) -> float | Non
     return None
 
 
+_NO_RULE = TierRule()
+
+
+def _tier_rule(session: Session, agent: Agent, policy: Mapping[str, TierRule] | None) -> tuple[str, TierRule]:
+    """The tier of the home's subscriber and its rule; homes without a subscriber follow the catalogue."""
+    if not policy or agent.subscriber_id is None:
+        return "", _NO_RULE
+    subscriber = session.get(Subscriber, agent.subscriber_id)
+    tier = subscriber.tier if subscriber is not None else ""
+    return tier, policy.get(tier, _NO_RULE)
+
+
 def issue(
     session: Session,
     key: Ed25519PrivateKey,
@@ -70,8 +85,13 @@ def issue(
     params: dict[str, Any],
     ttl_s: float,
     wait: bool,
+    policy: Mapping[str, TierRule] | None = None,
 ) -> Issued:
-    """Validate, record, audit and seal a command; the caller commits, then publishes the payload."""
+    """Validate, record, audit and seal a command; the caller commits, then publishes the payload.
+
+    ``policy`` is the operator's per-tier rule (``Settings.tier_policy``): a command the home's
+    subscriber tier does not get is refused; one the tier adds consent to needs it like the
+    catalogue's own consent commands."""
     details = {"name": name, "params": params, "ttl_s": ttl_s, "wait": wait}
     try:
         definition = CATALOGUE.get(name)
@@ -90,9 +110,16 @@ def issue(
             raise CommandRejected(
                 "the agent is offline; send with wait=true to deliver it when it returns", 409
             )
+        tier, rule = _tier_rule(session, agent, policy)
+        if name in rule.refused:
+            raise CommandRejected(f"{name!r} is not part of the subscriber's {tier} service", 403)
+        by_policy = name in rule.consent and not definition.consent
+        if by_policy and wait and not agent.online:
+            # Queued delivery re-checks only the catalogue's consent: such a command goes now or not at all.
+            raise CommandRejected("the agent is offline and this command needs consent now", 409)
         now = utcnow()
         vouched = None
-        if definition.consent:
+        if definition.consent or by_policy:
             vouched = consent_until(session, agent_id, now)
             if vouched is None:
                 raise CommandRejected("needs a remote-assistance session the subscriber approved", 403)

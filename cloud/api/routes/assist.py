@@ -74,6 +74,7 @@ def _runner(request: Request, agent_id: str, principal: Principal) -> playbooks.
                         params=params,
                         ttl_s=STEP_TIMEOUT_S,
                         wait=False,
+                        policy=request.app.state.settings.tier_policy,
                     )
                 finally:
                     session.commit()  # refusals are audited too

@@ -104,6 +104,7 @@ async def send_command(
                     params=body.params,
                     ttl_s=body.ttl_s,
                     wait=body.wait,
+                    policy=request.app.state.settings.tier_policy,
                 )
             except CommandRejected:
                 session.commit()  # the refusal is audited
