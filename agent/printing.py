@@ -21,7 +21,7 @@ from .commands import CommandRefused
 from .discovery.commands import home_address
 
 #: How long to wait for the test page to leave the PC's queue.
-TEST_PAGE_TIMEOUT_S = 30.0
+TEST_PAGE_TIMEOUT_S = 75.0
 _OUTPUT_LIMIT = 500
 
 

@@ -104,7 +104,9 @@ CATALOGUE: dict[str, CommandDef] = {
     "printer_check": CommandDef(PrinterCheckParams, "IPP Get-Printer-Attributes of a printer"),
     "usage_snapshot": CommandDef(NoParams, "cycle-to-date usage and the per-device breakdown"),
     "support_bundle": CommandDef(NoParams, "agent status, recent logs and results; no secrets", consent=True),
-    "add_printer": CommandDef(AddPrinterParams, "add a printer to the PC's CUPS, driverless", consent=True),
+    "add_printer": CommandDef(
+        AddPrinterParams, "add a printer to the PC's CUPS, driverless", consent=True, timeout_s=180
+    ),
     "trust_cloud_key": CommandDef(CloudKeyParams, "pin the cloud's next signing key", internal=True),
     "retire_cloud_key": CommandDef(CloudKeyParams, "drop a retired cloud signing key", internal=True),
     "set_plan": CommandDef(PlanParams, "the subscriber's cap and billing cycle", internal=True),

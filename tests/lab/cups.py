@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -56,7 +57,8 @@ def cupsd(home: Lab, host: str) -> Iterator[Path]:
         with _running(home, host, root) as sock:
             yield sock
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("HOMEDIAG_KEEP_CUPS"):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager

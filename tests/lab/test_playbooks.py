@@ -9,8 +9,10 @@ forms allow (paper level 0 gives ``media-empty-report``), and "stopped" is the p
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +34,22 @@ def _printer_pid(home: Lab) -> int:
     return int(pid)
 
 
-def _paper(home: Lab, sheets: int) -> None:
-    url = f"http://{home.address('printer')}:{IPP_PORT}/media?size1=na_letter_8.5x11in&type1=stationery&level1={sheets}"
+def _media_form(home: Lab) -> dict[str, str]:
+    """ippeveprinter's media form as it stands: every tray's size, type and level (a submitted form
+    replaces all trays, so a change must send back the ones it does not mean to touch)."""
+    html = home.exec("pc", ["curl", "-sf", f"http://{home.address('printer')}:{IPP_PORT}/media"]).stdout
+    form = {}
+    for name, options in re.findall(r'<select name="(\w+)">(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<', options) or re.search(
+            r'<option(?: value="([^"]*)")?>([^<]*)<', options
+        )
+        assert chosen is not None, name
+        form[name] = chosen.group(1) if chosen.group(1) is not None else chosen.group(2)
+    return form
+
+
+def _submit_media(home: Lab, form: dict[str, str]) -> None:
+    url = f"http://{home.address('printer')}:{IPP_PORT}/media?{urllib.parse.urlencode(form)}"
     home.exec("pc", ["curl", "-sf", "-o", "/dev/null", url])
 
 
@@ -54,11 +70,13 @@ def test_printer_playbook_names_the_cause(home: Lab, tmp_path: Path) -> None:
         assert fine["summary"].startswith("The printer is fine")
         assert [s["command"] for s in fine["steps"]] == ["printer_check", "ping", "run_probe"]
 
-        _paper(home, 0)
+        loaded = _media_form(home)
+        _submit_media(home, {**loaded, "level1": "0"})
         try:
             empty = _run(stack, agent_id, uri)
         finally:
-            _paper(home, 250)
+            _submit_media(home, loaded)
+        assert _run(stack, agent_id, uri)["verdict"] == "ok", "paper back: fine again"
         assert empty["verdict"] == "problem" and "out of paper" in empty["summary"], empty
         assert any("media-empty" in e for e in empty["evidence"])
 
@@ -79,7 +97,7 @@ def test_printer_playbook_names_the_cause(home: Lab, tmp_path: Path) -> None:
 
         audit = stack.get(f"/api/v1/audit?agent_id={agent_id}")
         steps = [a for a in audit if a["actor"] == "operator (playbook)"]
-        assert len(steps) == 4 * 3, "every step of every run is audited, once"
+        assert len(steps) == 5 * 3, "every step of every run is audited, once"
 
 
 def test_slow_internet_playbook_places_the_trouble(home: Lab, tmp_path: Path) -> None:

@@ -33,7 +33,8 @@ def _consent(stack: LabStack, agent_id: str) -> bool | None:
 
 
 def _send(stack: LabStack, agent_id: str, uri: str) -> tuple[int, dict[str, Any]]:
-    body = {"name": "add_printer", "params": {"uri": uri, "name": "office_printer"}}
+    # The test page may take a while to print on a busy machine: the command lives long enough.
+    body = {"name": "add_printer", "params": {"uri": uri, "name": "office_printer"}, "ttl_s": 300}
     return stack.post(f"/api/v1/agents/{agent_id}/commands", body)
 
 
@@ -61,7 +62,7 @@ def test_add_printer_needs_consent_and_then_prints_a_test_page(home: Lab, tmp_pa
         final = stack.wait(
             "the printer to be set up",
             lambda: (c := stack.get(f"/api/v1/commands/{sent['command_id']}"))["state"] == "complete" and c,
-            timeout_s=90,
+            timeout_s=240,
         )
         data = final["result"]
         assert data["Status"] == "Complete", data
