@@ -235,6 +235,10 @@ def test_csr_cannot_run_technician_actions(world: World) -> None:
         "name": "add_printer",
         "params": {"uri": "ipp://192.0.2.5/ipp/print", "name": "office"},
     }
+    with world.sessions.begin() as session:  # premium setup help is for premium households
+        household = session.get(Subscriber, alpha.subscriber)
+        assert household is not None
+        household.tier = "premium"
     refused = world.client.post(f"/api/v1/agents/{alpha.agent}/commands", json=consent_command, headers=csr)
     assert refused.status_code == 403
     assert refused.json()["detail"] == "'add_printer' needs the technician role"
