@@ -21,7 +21,8 @@ KEY = protocol.generate_private_key()
 
 
 def _items(agent_id: str, seqs: range, sent: float | None = None) -> list[Incoming]:
-    now = datetime.now(UTC).timestamp()
+    # Ten minutes into the previous hour: every interval lies in one UTC hour, whenever the test runs.
+    now = (datetime.now(UTC).timestamp() // 3600 - 1) * 3600 + 660
     items = []
     for seq in seqs:
         data = {"Start": now - 60, "End": now, "BytesReceived": 10, "BytesSent": 1, "Events": []}
