@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 
 from .flows import Flow, orient
-from .usage import default_route_interface
+from .routes import default_route_interface
 
 ACCT_SYSCTL = Path("/proc/sys/net/netfilter/nf_conntrack_acct")
 #: A bound on one dump, so a flood of connections cannot make a poll unbounded.

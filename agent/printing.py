@@ -11,7 +11,6 @@ environment chooses the scheduler, as for any CUPS client.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 import urllib.parse
@@ -19,6 +18,7 @@ from typing import Any
 
 from .commands import CommandRefused
 from .discovery.commands import home_address
+from .subprocesses import communicate
 
 #: How long to wait for the test page to leave the PC's queue.
 TEST_PAGE_TIMEOUT_S = 75.0
@@ -59,23 +59,10 @@ async def _run(argv: list[str], *, stdin: bytes | None = None, timeout_s: float 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(stdin), timeout_s)
-    except TimeoutError:
-        await _kill(proc)
+    done = await communicate(proc, stdin, timeout_s)  # killed on timeout or cancellation: no orphan
+    if done is None:
         return -1, f"{argv[0]} did not finish in {timeout_s:.0f} s"
-    except BaseException:  # cancelled (the command's timeout, the agent stopping): no orphan left
-        await _kill(proc)
-        raise
-    return proc.returncode or 0, out.decode(errors="replace").strip()[:_OUTPUT_LIMIT]
-
-
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-    # Reaped even if we are being cancelled again meanwhile: shielded, so no zombie is left.
-    await asyncio.shield(proc.wait())
+    return proc.returncode or 0, done[0].decode(errors="replace").strip()[:_OUTPUT_LIMIT]
 
 
 async def add_printer(uri: str, name: str) -> dict[str, Any]:

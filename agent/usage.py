@@ -105,19 +105,6 @@ class MeterState:
         write_atomic(self.path, json.dumps(asdict(reading)).encode(), 0o600)
 
 
-def default_route_interface(route_table: str = "/proc/net/route") -> str | None:
-    """The interface of the IPv4 default route (destination 0.0.0.0 with mask 0.0.0.0)."""
-    try:
-        lines = Path(route_table).read_text().splitlines()[1:]
-    except OSError:
-        return None
-    for line in lines:
-        parts = line.split()
-        if len(parts) >= 8 and parts[1] == "00000000" and parts[7] == "00000000":
-            return parts[0]
-    return None
-
-
 class LocalUsage:
     """Hourly totals on the agent, for `homediag-agent usage` while the cloud may be out of reach."""
 

@@ -9,7 +9,6 @@ to the ``/24`` around our own address; frames are paced at ``rate_pps``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import json
 import logging
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from ..errors import AgentError
 from ..routes import default_route_interface, ip_forwarding
+from ..subprocesses import communicate
 from .const import DEFAULT_SWEEP_RATE_PPS, DEFAULT_SWEEP_WAIT_S, MAX_SWEEP_HOSTS, MAX_WORKER_OUTPUT_BYTES
 from .model import ARP, NEIGH, SELF, Sighting
 from .oui import normalise_mac
@@ -134,13 +134,6 @@ def neighbour_table(interface: str | None = None, text: str | None = None) -> li
     return out
 
 
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-    await asyncio.shield(proc.wait())  # reaped even if cancelled again meanwhile
-
-
 async def sweep(
     attached: Attached,
     *,
@@ -169,15 +162,11 @@ async def sweep(
         stderr=asyncio.subprocess.PIPE,
     )
     budget_s = len(targets) / max(rate_pps, 1.0) + wait_s + 10.0
-    try:
-        stdout, stderr = await asyncio.wait_for(proc.communicate(request), budget_s)
-    except TimeoutError:
-        await _kill(proc)
+    done = await communicate(proc, request, budget_s)  # killed on timeout or cancellation: no orphan
+    if done is None:
         counters["arp_worker_timeout"] += 1
         return []
-    except BaseException:  # cancelled (the cycle's command timed out, the agent stops): no orphan
-        await _kill(proc)
-        raise
+    stdout, stderr = done
     if proc.returncode != 0:
         counters["arp_worker_failed"] += 1
         _LOGGER.warning("ARP sweep of %s failed: %s", network, stderr.decode(errors="replace")[-300:])

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from ..usage import default_route_interface
+from ..routes import default_route_interface
 from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, register
 from .ping import UNREACHABLE_ERRNOS, resolve_ipv4
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import psutil
 
-from ..usage import LocalUsage, MeterState, Reading, UsageDelta, default_route_interface, delta
+from ..routes import default_route_interface
+from ..usage import LocalUsage, MeterState, Reading, UsageDelta, delta
 from .base import Probe, ProbeConfigError, ProbeResult, register
 
 STATE_FILE = "usage-meter.json"

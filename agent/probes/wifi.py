@@ -9,12 +9,12 @@ not a fault.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+from ..subprocesses import communicate
 from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, register
 
 PROC_WIRELESS = "/proc/net/wireless"
@@ -81,17 +81,8 @@ async def _iw_link(iw: str, interface: str, timeout_s: float = IW_TIMEOUT_S) -> 
     proc = await asyncio.create_subprocess_exec(
         iw, "dev", interface, "link", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
     )
-    try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except BaseException as exc:  # the timeout, or our own cancellation
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-        await asyncio.shield(proc.wait())
-        if isinstance(exc, TimeoutError):
-            return ""
-        raise
-    return out.decode(errors="replace")
+    done = await communicate(proc, None, timeout_s)
+    return "" if done is None else done[0].decode(errors="replace")
 
 
 @register

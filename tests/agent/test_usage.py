@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agent.routes import default_route_interface
 from agent.usage import (
     LocalUsage,
     MeterState,
     Reading,
     UsageDelta,
     cycle_report,
-    default_route_interface,
     delta,
 )
 from protocol import MalformedMessage
