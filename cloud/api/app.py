@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..accounts import token_key
 from ..config import Settings
+from ..console import router as console_router
 from ..const import CLOUD_VERSION
 from ..keys import KeyRing
 from ..pki import CertificateAuthority
@@ -18,6 +19,7 @@ from .routes import (
     care,
     commands,
     connectivity,
+    consent,
     devices,
     enrollments,
     health,
@@ -55,6 +57,7 @@ def create_app(
     api.include_router(agents.router)
     api.include_router(pki.router)
     api.include_router(commands.router)
+    api.include_router(consent.router)
     api.include_router(usage.router)
     api.include_router(care.router)
     api.include_router(devices.router)
@@ -69,4 +72,5 @@ def create_app(
     api.include_router(plans.router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(console_router)
     return app

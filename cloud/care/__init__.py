@@ -11,6 +11,7 @@ loop       the periodic pass in `serve`, and `care run-once`
 offline    `homediag-cloud care daily-list --input records.jsonl`
 """
 
+from .alerts import cycle_projection
 from .baseline import History, build_baseline, history_from_records
 from .delivery import Message, RetryPolicy, SmtpSender, WebhookSender, deliver_due, enqueue, sign, verify
 from .detector import Entry, Feedback, FeedbackIndex, Finding, daily_list, detect, rank
@@ -36,6 +37,7 @@ __all__ = [
     "SmtpSender",
     "WebhookSender",
     "build_baseline",
+    "cycle_projection",
     "daily_list",
     "deliver_due",
     "detect",

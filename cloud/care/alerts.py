@@ -73,6 +73,26 @@ def _labels(session: Session, agent_id: str) -> dict[str, str]:
     }
 
 
+def cycle_projection(session: Session, plan: UsagePlan, now: datetime) -> Projection:
+    """Where this home's current cycle will end, from its hourly line totals (projection.py)."""
+    start, end = cycle_bounds(now, plan.cycle_start_day, plan.timezone)
+    hourly = session.execute(
+        select(UsageHour.hour, UsageHour.bytes_rx + UsageHour.bytes_tx).where(
+            UsageHour.agent_id == plan.agent_id,
+            UsageHour.hour >= start - timedelta(days=PROJECTION_HISTORY_DAYS + 1),
+            UsageHour.hour < end,
+        )
+    ).all()
+    return project(
+        [(h, int(v)) for h, v in hourly],
+        now=now,
+        cycle_start=start,
+        cycle_end=end,
+        cap_bytes=plan.cap_bytes,
+        timezone=plan.timezone,
+    )
+
+
 def cap_warnings(
     session: Session,
     plan: UsagePlan,
@@ -96,21 +116,7 @@ def cap_warnings(
             )
         )
     )
-    hourly = session.execute(
-        select(UsageHour.hour, UsageHour.bytes_rx + UsageHour.bytes_tx).where(
-            UsageHour.agent_id == plan.agent_id,
-            UsageHour.hour >= start - timedelta(days=PROJECTION_HISTORY_DAYS + 1),
-            UsageHour.hour < end,
-        )
-    ).all()
-    projection = project(
-        [(h, int(v)) for h, v in hourly],
-        now=now,
-        cycle_start=start,
-        cycle_end=end,
-        cap_bytes=plan.cap_bytes,
-        timezone=plan.timezone,
-    )
+    projection = cycle_projection(session, plan, now)
     used_percent = 100 * projection.used_share
     crossed = [t for t in thresholds if used_percent >= t and str(t) not in existing]
     on_course = (

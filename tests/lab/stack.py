@@ -26,7 +26,7 @@ _GET = (
 
 _POST = """
 import sys, urllib.error, urllib.request
-r = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode(), method="POST", headers={
+r = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode(), method=sys.argv[4], headers={
     "Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"})
 try:
     with urllib.request.urlopen(r, timeout=10) as reply:
@@ -88,11 +88,10 @@ class LabStack:
         argv = [sys.executable, "-m", "agent", "--state-dir", str(self.workdir / f"agent-{host}"), *args]
         return self.home.exec(host, argv, timeout_s=30).stdout
 
-    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-        """POST JSON from inside the ISP namespace; (status, reply)."""
-        done = self.home.exec(
-            "isp", [sys.executable, "-c", _POST, self.api + path, self.token, json.dumps(body)], timeout_s=15
-        )
+    def post(self, path: str, body: dict[str, Any], method: str = "POST") -> tuple[int, Any]:
+        """POST (or ``method``) JSON from inside the ISP namespace; (status, reply)."""
+        argv = [sys.executable, "-c", _POST, self.api + path, self.token, json.dumps(body), method]
+        done = self.home.exec("isp", argv, timeout_s=15)
         code, _, reply = done.stdout.partition("\n")
         return int(code), json.loads(reply)
 

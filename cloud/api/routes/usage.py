@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 import protocol
 
 from ... import audit
+from ...care import cycle_projection
 from ...commands import seal_command
 from ...storage import UsagePlan
 from ...usage import cycle_usage, device_breakdown, device_daily, set_plan
@@ -67,6 +68,12 @@ class UsagePublic(BaseModel):
     cap_bytes: int | None
     used_percent: float | None
     daily: list[DayUsage]
+    #: Where the cycle will end at the home's own daily rhythm (docs/care.md); null without a plan.
+    projected_bytes: int | None = None
+    #: When the projection crosses the cap (null: not within this cycle, or no plan).
+    cap_reached_at: datetime | None = None
+    #: The plan's time zone: the days of ``daily`` are local dates there.
+    timezone: str = "UTC"
     #: The largest devices this cycle (all of them at /usage/devices), where the agent meters a gateway.
     top_devices: list[DeviceUsage] = []
 
@@ -75,7 +82,10 @@ class UsagePublic(BaseModel):
 def usage(agent_id: str, session: SessionDep, principal: PrincipalDep) -> UsagePublic:
     """Staff of the home's tenant, or the home's own subscriber."""
     load_agent(session, principal, agent_id)
-    cycle = cycle_usage(session, agent_id)
+    now = datetime.now(UTC)
+    cycle = cycle_usage(session, agent_id, now)
+    plan = session.get(UsagePlan, agent_id)
+    projection = cycle_projection(session, plan, now) if plan is not None else None
     return UsagePublic(
         agent_id=agent_id,
         cycle_start=cycle.start,
@@ -86,6 +96,9 @@ def usage(agent_id: str, session: SessionDep, principal: PrincipalDep) -> UsageP
         cap_bytes=cycle.cap_bytes,
         used_percent=round(100 * cycle.total / cycle.cap_bytes, 2) if cycle.cap_bytes else None,
         daily=[DayUsage(**d) for d in cycle.daily],
+        projected_bytes=round(projection.projected_bytes) if projection else None,
+        cap_reached_at=projection.reach_at if projection else None,
+        timezone=plan.timezone if plan else "UTC",
         top_devices=[
             DeviceUsage(**d) for d in device_breakdown(session, agent_id, cycle.start, cycle.end)[:5]
         ],

@@ -1,0 +1,132 @@
+// The console's only way to data: the public API with the user's bearer token.
+// Tokens live in sessionStorage (gone with the tab); the access token is renewed with the
+// refresh token once, on the first 401, and the user is sent to the login page if that fails.
+
+const KEY = "homediag.session";
+export const API = "/api/v1";
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+  }
+}
+
+const RANK = { csr: 1, technician: 2, supervisor: 3, admin: 4, platform: 5 };
+
+// Only to hide what the API would refuse anyway; the API checks every request itself.
+export function atLeast(me, role) {
+  return (RANK[me?.role] || 0) >= RANK[role];
+}
+
+export function session() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY)) || null;
+  } catch {
+    return null;
+  }
+}
+
+function save(value) {
+  if (value) sessionStorage.setItem(KEY, JSON.stringify(value));
+  else sessionStorage.removeItem(KEY);
+}
+
+async function tokenRequest(fields) {
+  const reply = await fetch(`${API}/auth/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  });
+  const body = await reply.json().catch(() => ({}));
+  if (!reply.ok) throw new ApiError(reply.status, body.detail || reply.statusText);
+  return body;
+}
+
+export async function login(tenant, username, password) {
+  const tokens = await tokenRequest({ grant_type: "password", tenant, username, password });
+  save({ access: tokens.access_token, refresh: tokens.refresh_token });
+  const me = await get("/me");
+  save({ ...session(), me });
+  return me;
+}
+
+export async function logout() {
+  const current = session();
+  save(null);
+  if (current?.refresh) {
+    await fetch(`${API}/auth/revoke`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: current.refresh }),
+    }).catch(() => {});
+  }
+}
+
+let refreshing = null;
+
+async function refresh() {
+  // One refresh at a time: the refresh token is single-use, and a page fires requests in parallel.
+  refreshing ??= (async () => {
+    const current = session();
+    if (!current?.refresh) throw new ApiError(401, "not logged in");
+    const tokens = await tokenRequest({ grant_type: "refresh_token", refresh_token: current.refresh });
+    save({ ...current, access: tokens.access_token, refresh: tokens.refresh_token });
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+export async function request(method, path, body, { raw = false, retry = true, signal } = {}) {
+  const current = session();
+  const headers = { Accept: "application/json" };
+  if (current?.access) headers.Authorization = `Bearer ${current.access}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const reply = await fetch(API + path, {
+    method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (reply.status === 401 && retry && current?.refresh) {
+    try {
+      await refresh();
+    } catch {
+      save(null);
+      location.hash = "#/login";
+      throw new ApiError(401, "your session ended: log in again");
+    }
+    return request(method, path, body, { raw, retry: false, signal });
+  }
+  if (raw) return reply;
+  if (reply.status === 204) return null;
+  const data = await reply.json().catch(() => null);
+  if (!reply.ok) throw new ApiError(reply.status, data?.detail ?? reply.statusText);
+  return data;
+}
+
+export const get = (path, options) => request("GET", path, undefined, options);
+export const post = (path, body) => request("POST", path, body);
+export const put = (path, body) => request("PUT", path, body);
+export const del = (path) => request("DELETE", path);
+
+// Server-sent events through fetch (EventSource cannot send an Authorization header).
+export async function follow(path, onEvent, signal) {
+  const reply = await request("GET", path, undefined, { raw: true, signal });
+  if (!reply.ok) throw new ApiError(reply.status, (await reply.json().catch(() => ({}))).detail);
+  const reader = reply.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      let data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event: ")) event = line.slice(7);
+        else if (line.startsWith("data: ")) data += line.slice(6);
+      }
+      if (data) onEvent(event, JSON.parse(data));
+    }
+  }
+}

@@ -1,0 +1,223 @@
+// A home at a glance: online state, experience score, devices (printers first), connectivity,
+// usage against the cap, recent alerts, and remote diagnostics with the result arriving live.
+
+import { ApiError, atLeast, follow, get, post } from "./api.js";
+import { ago, badge, bytes, card, field, gauge, h, lineChart, ms, table, toast, when } from "./ui.js";
+
+// What a CSR may run from here; the API decides (roles, tier, consent) and says why not.
+const DIAGNOSTICS = [
+  { name: "ping", label: "Ping (IPPing)", param: "host", hint: "host or address", extra: { count: 5 } },
+  { name: "traceroute", label: "Trace route", param: "host", hint: "host or address" },
+  { name: "dns_lookup", label: "DNS lookup", param: "name", hint: "name to resolve" },
+  { name: "http_check", label: "HTTP check", param: "url", hint: "https://…" },
+  { name: "printer_check", label: "Printer check (IPP)", param: "uri", hint: "ipp://printer:631/ipp/print" },
+  { name: "discover", label: "Discover devices now", param: null },
+  { name: "support_bundle", label: "Support bundle (needs consent)", param: null, role: "technician" },
+];
+
+export async function homePage(me, agentId) {
+  const base = `/agents/${encodeURIComponent(agentId)}`;
+  const until = new Date();
+  const since = new Date(until.getTime() - 24 * 3600 * 1000);
+  // Every part of the page in parallel; a part that fails says so without hiding the rest.
+  const parts = await Promise.allSettled([
+    get(base),
+    get(`${base}/experience`),
+    get(`${base}/devices`),
+    get(`${base}/connectivity?since=${since.toISOString()}&until=${until.toISOString()}`),
+    get(`${base}/usage`),
+    get(`${base}/care/notifications?limit=10`),
+    get(`${base}/consent`),
+  ]);
+  const [agent, experience, devices, history, usage, alerts, consent] = parts.map((p) => (p.status === "fulfilled" ? p.value : p.reason));
+  if (agent instanceof Error) throw agent;
+  const owner = agent.subscriber_id ? await get(`/subscribers/${agent.subscriber_id}`).catch(() => null) : null;
+  const names = deviceNames(devices);
+
+  return h("div", {},
+    h("h1", {}, `Home ${agent.hostname || agent.agent_id.slice(0, 8)}`),
+    h("div", { class: "card", style: { "margin-bottom": "1rem" } },
+      h("div", { class: "kpis" },
+        kpi(agent.online ? badge("online", "ok") : badge("offline", "bad"), `last seen ${ago(agent.last_seen_at)}`, "agent-state"),
+        kpi(scoreText(experience), "experience score (24 h)", "experience"),
+        kpi(devices instanceof Error ? "–" : `${devices.active}/${devices.count}`, "devices online", "device-count"),
+        kpi(usage instanceof Error || usage.used_percent === null ? "–" : `${usage.used_percent}%`, "of the cap used", "used-percent"),
+        kpi(consent instanceof Error ? "–" : consent.active ? badge("granted", "ok") : badge("not granted", "muted"), "remote assistance", "consent"),
+      ),
+      h("p", { class: "muted" },
+        owner ? `Subscriber ${owner.reference}${owner.name ? ` (${owner.name})` : ""} · ${owner.tier} tier · ` : "",
+        `agent ${agent.agent_id} · ${agent.platform || "?"} · version ${agent.agent_version || "?"}`)),
+    h("div", { class: "grid" },
+      devicesCard(devices),
+      diagnosticsCard(me, agentId, devices),
+      connectivityCard(history, since, until),
+      usageCard(usage, names),
+      alertsCard(alerts)));
+}
+
+function kpi(value, label, id) {
+  return h("div", { class: "kpi", "data-kpi": id }, h("b", {}, value), h("span", {}, label));
+}
+
+function scoreText(experience) {
+  if (experience instanceof Error || experience.score === null) return "–";
+  return `${Math.round(experience.score)}/100`;
+}
+
+function deviceNames(devices) {
+  const names = new Map();
+  if (devices instanceof Error) return names;
+  for (const d of devices.devices) names.set(d.PhysAddress.toLowerCase(), d.HostName || d.vendor || d.PhysAddress);
+  return names;
+}
+
+function failed(part) {
+  return h("p", { class: "error" }, `Could not load: ${part.message}`);
+}
+
+function devicesCard(devices) {
+  if (devices instanceof Error) return card("Devices", failed(devices));
+  // Printers first: the most common support call.
+  const rows = [...devices.devices].sort((a, b) =>
+    (b.kind === "printer") - (a.kind === "printer") || (b.Active - a.Active) || a.HostName.localeCompare(b.HostName));
+  return h("section", { class: "card wide", "aria-labelledby": "h-devices" }, h("h2", { id: "h-devices" }, "Devices"),
+    table("", [
+      { title: "Name", value: (d) => d.HostName || h("span", { class: "muted" }, "(no name)") },
+      { title: "Kind", value: (d) => d.kind },
+      { title: "Address", value: (d) => d.IPAddress.join(", ") || "–" },
+      { title: "MAC", value: (d) => [d.PhysAddress, d.random_mac ? h("span", { class: "muted" }, " (private)") : null] },
+      { title: "Vendor", value: (d) => d.vendor || "–" },
+      { title: "State", value: (d) => [d.Active ? badge("online", "ok") : badge("offline", "muted"),
+        d.printer_state ? [" ", badge(`printer ${d.printer_state}`, d.printer_state === "stopped" ? "bad" : "ok")] : null,
+        d.printer_reason && d.printer_reason !== "none" ? h("div", { class: "muted" }, d.printer_reason) : null] },
+      { title: "Services", value: (d) => d.services.map((x) => x.Type || x.ApplicationProtocol).filter(Boolean).join(", ") || "–" },
+    ], rows, { empty: "No device discovered yet.", label: "devices" }));
+}
+
+function connectivityCard(history, since, until) {
+  if (history instanceof Error) return card("Connectivity (24 h)", failed(history));
+  const groups = new Map();
+  for (const row of history.samples) {
+    const key = `${row.probe}${row.target ? ` ${row.target}` : ""}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(row);
+  }
+  const latency = [];
+  const loss = [];
+  for (const [name, rows] of groups) {
+    if (rows.some((r) => r.latency_p50_ms !== null)) {
+      latency.push({ name, points: rows.map((r) => [new Date(r.at), r.latency_p50_ms]) });
+    }
+    if (rows.some((r) => r.loss_pct !== null)) loss.push({ name, points: rows.map((r) => [new Date(r.at), r.loss_pct]) });
+  }
+  if (!latency.length && !loss.length) {
+    return card("Connectivity (24 h)", h("p", { class: "muted" }, "No measurement in the last 24 hours."));
+  }
+  const last = history.samples[history.samples.length - 1];
+  return card("Connectivity (24 h)",
+    latency.length ? lineChart(latency.slice(0, 4), { unit: " ms", since, until, label: "median latency, last 24 hours" }) : null,
+    loss.length ? lineChart(loss.slice(0, 4), { unit: "%", height: 120, since, until, label: "packet loss, last 24 hours" }) : null,
+    h("p", { class: "muted" }, `${history.samples.length} measurements; latest ${ago(last.at)}: `,
+      `latency ${ms(last.latency_p50_ms)}, loss ${last.loss_pct ?? "–"}%`,
+      last.finding_message
+        ? h("strong", { class: last.finding && last.finding !== "none" ? "warn" : "ok" }, ` — ${last.finding_message}`)
+        : null));
+}
+
+function usageCard(usage, names) {
+  if (usage instanceof Error) return card("Usage this cycle", failed(usage));
+  const reach = usage.cap_reached_at
+    ? h("p", { class: "warn" }, `On course to reach the cap on ${when(usage.cap_reached_at)}.`)
+    : null;
+  return card("Usage this cycle",
+    gauge(usage.total_bytes, usage.projected_bytes, usage.cap_bytes),
+    reach,
+    h("p", { class: "muted" }, `Cycle ${when(usage.cycle_start)} – ${when(usage.cycle_end)} (${usage.timezone})`),
+    table("Top devices", [
+      { title: "Device", value: (d) => (d.device === "other" ? "other (not attributed)" : names.get(d.device.toLowerCase()) || d.device) },
+      { title: "Down", num: true, value: (d) => bytes(d.bytes_rx) },
+      { title: "Up", num: true, value: (d) => bytes(d.bytes_tx) },
+      { title: "Mostly", value: (d) => topClass(d.classes) },
+    ], usage.top_devices, { empty: "No per-device figures (the agent does not meter a gateway).", label: "top devices" }));
+}
+
+function topClass(classes) {
+  const entries = Object.entries(classes || {});
+  if (!entries.length) return "–";
+  entries.sort((a, b) => (b[1].bytes_rx + b[1].bytes_tx) - (a[1].bytes_rx + a[1].bytes_tx));
+  return entries[0][0];
+}
+
+function alertsCard(alerts) {
+  if (alerts instanceof Error) return card("Recent alerts", failed(alerts));
+  return card("Recent alerts", table("", [
+    { title: "When", value: (a) => when(a.created_at) },
+    { title: "Alert", value: (a) => a.subject },
+    { title: "Sent", value: (a) => `${a.channel}: ${a.status}` },
+  ], alerts, { empty: "No alert for this home.", label: "alerts" }));
+}
+
+function diagnosticsCard(me, agentId, devices) {
+  const choices = DIAGNOSTICS.filter((d) => !d.role || atLeast(me, d.role));
+  const select = h("select", { name: "command" }, choices.map((d) => h("option", { value: d.name }, d.label)));
+  const param = h("input", { name: "param", type: "text", size: 28 });
+  const paramLabel = field("Target", param);
+  const run = h("button", { type: "submit" }, "Run");
+  const state = h("p", { role: "status", "aria-live": "polite", class: "muted", "data-diagnostic-state": "" });
+  const output = h("div", { "data-diagnostic-result": "" });
+  const form = h("form", { class: "row", "aria-label": "Run a diagnostic" }, field("Diagnostic", select), paramLabel, run);
+  const printer = devices instanceof Error ? null : devices.devices.find((d) => d.kind === "printer" && d.IPAddress.length);
+
+  function sync() {
+    const spec = DIAGNOSTICS.find((d) => d.name === select.value);
+    paramLabel.hidden = !spec.param;
+    param.required = Boolean(spec.param);
+    param.placeholder = spec.hint || "";
+    if (spec.name === "printer_check" && printer && !param.value.startsWith("ipp")) {
+      param.value = `ipp://${printer.IPAddress[0]}:631/ipp/print`;
+    }
+  }
+  select.addEventListener("change", sync);
+  sync();
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const spec = DIAGNOSTICS.find((d) => d.name === select.value);
+    const params = { ...(spec.extra || {}) };
+    if (spec.param) params[spec.param] = param.value.trim();
+    run.disabled = true;
+    output.replaceChildren();
+    state.textContent = `Sending ${spec.label}…`;
+    try {
+      const sent = await post(`/agents/${encodeURIComponent(agentId)}/commands`, { name: spec.name, params });
+      state.textContent = `Sent; waiting for the agent (${sent.state}).`;
+      await follow(`/commands/${sent.command_id}/events`, (kind, command) => {
+        state.textContent = kind === "result"
+          ? `Finished: ${command.state}${command.status ? ` (${command.status})` : ""}.`
+          : `The agent is ${command.state === "running" ? "running it" : command.state}…`;
+        if (kind === "result") output.replaceChildren(resultView(command));
+      });
+    } catch (exc) {
+      state.textContent = "";
+      output.replaceChildren(h("p", { class: "error", role: "alert" },
+        exc instanceof ApiError ? `Refused (${exc.status}): ${exc.message}` : `Failed: ${exc.message}`));
+      toast("The diagnostic did not run.");
+    } finally {
+      run.disabled = false;
+    }
+  });
+  return card("Run a diagnostic", form, state, output);
+}
+
+function resultView(command) {
+  const result = command.result || {};
+  // TR-181 diagnostics are flat name/value objects: show the scalars as a table, the rest as JSON.
+  const scalars = Object.entries(result).filter(([, v]) => v === null || typeof v !== "object");
+  const nested = Object.fromEntries(Object.entries(result).filter(([, v]) => v !== null && typeof v === "object"));
+  return h("div", {},
+    table("", [
+      { title: "Name", value: ([k]) => k },
+      { title: "Value", value: ([, v]) => String(v) },
+    ], scalars, { empty: "", label: "diagnostic result" }),
+    Object.keys(nested).length ? h("details", {}, h("summary", {}, "Details"), h("pre", { class: "result" }, JSON.stringify(nested, null, 2))) : null);
+}
