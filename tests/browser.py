@@ -69,7 +69,15 @@ def browser_page(workdir: Path, *, netns: str | None = None) -> Iterator[tuple[A
             page.set_default_timeout(30_000)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            # Script errors and policy violations; an API answering 4xx is the test's own business.
+            page.on(
+                "console",
+                lambda msg: (
+                    errors.append(msg.text)
+                    if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                    else None
+                ),
+            )
             yield page, errors
         finally:
             browser.close()
