@@ -23,12 +23,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .const import CLOUD_ADDRESS, CLOUD_NAME
 from .defaults import default_home
+from .forward import Forwarder
 from .lab import Lab
 from .prereqs import missing
 
@@ -38,6 +39,9 @@ API_PORT, BROKER_PORT = 8000, 1883
 LOOPBACK_PROBES = {"netdev": {"interval_s": 5}}
 LAB_PROBES: dict[str, dict[str, object]] = {
     "netdev": {"interval_s": 5},
+    "usage": {"interval_s": 60},
+    # The home's devices for the console: mDNS/DNS-SD, an ARP sweep of the lab's LAN, SSDP, IPP.
+    "discovery": {"interval_s": 60, "timeout_s": 3},
     # Connectivity sampling into the virtual home only: the gateway, the cloud's address, its resolver.
     "connectivity": {
         "interval_s": 30,
@@ -68,8 +72,12 @@ class Placement:
     cloud_env: dict[str, str]
     spawn: Callable[[str, list[str], dict[str, str], Path], subprocess.Popen[bytes]]
     get: Callable[[str, str], Any]
+    #: Send JSON (method, url, token, body) -> reply; raises OSError on an error status.
+    send: Callable[[str, str, str, dict[str, Any]], Any]
     curl_prefix: str
     stop: Callable[[subprocess.Popen[bytes]], None]
+    #: The console as a browser on this machine reaches it.
+    console_url: str = ""
 
 
 def _spawn_local(_host: str, argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -80,6 +88,17 @@ def _spawn_local(_host: str, argv: list[str], env: dict[str, str], log: Path) ->
 def _get_local(url: str, token: str) -> Any:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a loopback URL we built
+        return json.loads(response.read())
+
+
+def _send_local(method: str, url: str, token: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
+        url,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         return json.loads(response.read())
 
 
@@ -101,8 +120,10 @@ def _loopback(env: dict[str, str]) -> Placement:
         cloud_env=env,
         spawn=_spawn_local,
         get=_get_local,
+        send=_send_local,
         curl_prefix="",
         stop=_stop_local,
+        console_url=f"http://127.0.0.1:{api_port}/console/",
     )
 
 
@@ -110,6 +131,14 @@ _GET_SCRIPT = (
     "import sys, urllib.request; r = urllib.request.Request(sys.argv[1], headers={'Authorization': "
     "'Bearer ' + sys.argv[2]}); print(urllib.request.urlopen(r, timeout=5).read().decode())"
 )
+
+
+_POST_SCRIPT = """
+import sys, urllib.request
+r = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode(), method=sys.argv[4], headers={
+    "Authorization": "Bearer " + sys.argv[2], "Content-Type": "application/json"})
+print(urllib.request.urlopen(r, timeout=10).read().decode())
+"""
 
 
 def _in_lab(home: Lab, env: dict[str, str]) -> Placement:
@@ -121,6 +150,13 @@ def _in_lab(home: Lab, env: dict[str, str]) -> Placement:
         done = home.exec("isp", [sys.executable, "-c", _GET_SCRIPT, url, token], check=False, timeout_s=10)
         if done.returncode != 0:
             raise OSError(done.stderr.strip()[-200:])
+        return json.loads(done.stdout)
+
+    def send(method: str, url: str, token: str, body: dict[str, Any]) -> Any:
+        argv = [sys.executable, "-c", _POST_SCRIPT, url, token, json.dumps(body), method]
+        done = home.exec("isp", argv, check=False, timeout_s=15)
+        if done.returncode != 0:
+            raise OSError(done.stderr.strip()[-300:])
         return json.loads(done.stdout)
 
     def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -146,9 +182,56 @@ def _in_lab(home: Lab, env: dict[str, str]) -> Placement:
         cloud_env=cloud_env,
         spawn=spawn,
         get=get,
+        send=send,
         curl_prefix=f"{Path(sys.executable).parent / 'homediag-lab'} exec --prefix {home.prefix} isp -- ",
         stop=stop,
     )
+
+
+def _console_accounts(placement: Placement, token: str, agent_id: str) -> list[tuple[str, str, str]]:
+    """An operator "demo" whose premium household owns the agent, and a login per kind of user."""
+    api = f"{placement.api_url}/api/v1"
+    placement.send("POST", f"{api}/tenants", token, {"id": "demo", "name": "Demo Broadband"})
+    plan = placement.send(
+        "POST",
+        f"{api}/plans",
+        token,
+        {
+            "name": "Home 500",
+            "cap_bytes": 500 * 10**9,
+            "cycle_start_day": 1,
+            "timezone": "UTC",
+            "tier": "premium",
+            "tenant": "demo",
+        },
+    )
+    household = placement.send(
+        "POST",
+        f"{api}/subscribers",
+        token,
+        {
+            "reference": "DEMO-0001",
+            "name": "Demo household",
+            "email": "household@example.test",
+            "tier": "premium",
+            "plan_id": plan["id"],
+            "tenant": "demo",
+        },
+    )
+    placement.send("PUT", f"{api}/agents/{agent_id}/subscriber", token, {"subscriber_id": household["id"]})
+    logins = []
+    for username, role in (
+        ("csr", "csr"),
+        ("tech", "technician"),
+        ("lead", "supervisor"),
+        ("home", "subscriber"),
+    ):
+        body = {"username": username, "role": role, "tenant": "demo"}
+        if role == "subscriber":
+            body["subscriber_id"] = household["id"]
+        created = placement.send("POST", f"{api}/users", token, body)
+        logins.append((role, username, created["generated_password"]))
+    return logins
 
 
 def _wait(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
@@ -171,7 +254,12 @@ def _placement(use_lab: bool, env: dict[str, str]) -> Iterator[Placement]:
         return
     with Lab() as home:
         print(f"==> virtual home {home.prefix} is up: gateway, ISP, PC, printer, TV, phone, silent host")
-        yield _in_lab(home, env)
+        # The console from this machine's browser: 127.0.0.1 here -> the cloud in the ISP namespace.
+        forward = Forwarder(home.netns("isp"), (CLOUD_ADDRESS, API_PORT), _free_port(API_PORT))
+        try:
+            yield replace(_in_lab(home, env), console_url=f"http://127.0.0.1:{forward.port}/console/")
+        finally:
+            forward.close()
 
 
 def _run(placement: Placement, workdir: Path, duration: float | None) -> None:
@@ -225,8 +313,14 @@ def _run(placement: Placement, workdir: Path, duration: float | None) -> None:
         )
         interfaces = ", ".join(sorted(latest["netdev"]["data"]["Interface"]))
         print(f"==> agent {agent_id} is online and reporting (interfaces: {interfaces})")
+        logins = _console_accounts(placement, token_text, agent_id)
+        accounts = "\n".join(f"    {role:11} {user:5} {password}" for role, user, password in logins)
         curl = f"{placement.curl_prefix}curl -s -H 'Authorization: Bearer {token_text}' {placement.api_url}"
         print(f"""
+The console: open {placement.console_url} and log in to operator "demo" as
+{accounts}
+    (csr: search DEMO-0001, open the home, run a ping; home: the subscriber's self-care page)
+
 Where to look{" (the API lives in the virtual home's ISP namespace)" if placement.name == "lab" else ""}:
   OpenAPI      {curl}/openapi.json
   agents       {curl}/api/v1/agents

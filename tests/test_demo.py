@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,9 @@ from tests.support import ROOT
 def test_demo_runs_and_reports(tmp_path: Path, mode: list[str]) -> None:
     if not mode:
         require_lab()
+    # Exactly the README's command (./dev demo), so a broken entry point cannot hide behind the module.
     result = subprocess.run(
-        [sys.executable, "-m", "lab.demo", "--dir", str(tmp_path / "demo"), "--duration", "0", *mode],
+        [str(ROOT / "dev"), "demo", "--dir", str(tmp_path / "demo"), "--duration", "0", *mode],
         capture_output=True,
         text=True,
         timeout=120,
@@ -31,5 +31,9 @@ def test_demo_runs_and_reports(tmp_path: Path, mode: list[str]) -> None:
     assert "is online and reporting" in result.stdout
     assert "/api/v1/agents/" in result.stdout
     assert "demo stopped" in result.stdout
+    # The console, with a login per kind of user of operator "demo".
+    assert "/console/" in result.stdout
+    for role in ("csr", "technician", "supervisor", "subscriber"):
+        assert f"    {role}" in result.stdout, role
     assert ("virtual home" in result.stdout and "is up" in result.stdout) == (not mode)
     assert "exec --prefix" in result.stdout if not mode else "running on loopback only" in result.stdout
