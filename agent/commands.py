@@ -10,7 +10,9 @@ A command runs only if every check holds, in this order:
 4. it has not expired by the **cloud's** clock, as estimated from signed acks, so an
    agent whose own clock is hours off still refuses an expired command;
 5. a command marked ``consent`` runs only in a remote-assistance session: granted on the
-   device (agent/consent.py) or vouched for by the cloud (``consent_until``);
+   device (agent/consent.py) or vouched for by the cloud (``consent_until``). A revoke on the
+   device after the cloud sealed the command beats the cloud's word: the cloud may not have
+   heard of it yet;
 6. its ``command_id`` was never seen before; seen ids are kept in SQLite until they
    expire, so a replay is refused even after a restart.
 
@@ -34,6 +36,7 @@ import protocol
 from protocol import Command, CommandResult, Envelope
 from protocol.catalogue import CATALOGUE, CommandDef, decode_params
 
+from .consent import Consent
 from .errors import AgentError
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,7 +82,11 @@ class CloudClock:
         return self._offset
 
     def now(self) -> float:
-        return time.time() + (self._offset or 0.0)
+        return self.at(time.time())
+
+    def at(self, local_time: float) -> float:
+        """A moment of the local clock on the cloud's clock."""
+        return local_time + (self._offset or 0.0)
 
 
 class SeenCommands:
@@ -143,7 +150,7 @@ class CommandExecutor:
         catalogue: Catalogue,
         seen: SeenCommands,
         clock: CloudClock,
-        local_consent: Callable[[float], bool] = lambda _now: False,
+        local_consent: Callable[[], Consent | None] = lambda: None,
     ) -> None:
         self.catalogue = catalogue
         self._seen = seen
@@ -166,14 +173,22 @@ class CommandExecutor:
         if command.expires_at <= now:
             raise CommandRefused("Error_Expired", f"expired {now - command.expires_at:.0f} s ago")
         if spec.definition.consent:
-            vouched = command.consent_until is not None and command.consent_until > now
-            if not (vouched or self._local_consent(time.time())):
+            local = self._local_consent()
+            granted_here = local is not None and local.active(time.time())
+            if not (granted_here or self._vouched(envelope, command, local, now)):
                 raise CommandRefused(
                     "Error_ConsentRequired", "needs a remote-assistance session the subscriber approved"
                 )
         if not self._seen.claim(command.command_id, command.expires_at, now):
             raise CommandRefused("Error_Replay", "this command was already received")
         return spec, params
+
+    def _vouched(self, envelope: Envelope, command: Command, local: Consent | None, now: float) -> bool:
+        """The cloud's word for a session, unless the device revoked after the cloud sealed it."""
+        if command.consent_until is None or command.consent_until <= now:
+            return False
+        revoked_at = local.revoked_at if local is not None else None
+        return revoked_at is None or self._clock.at(revoked_at) < envelope.sent
 
     async def execute(
         self, envelope: Envelope, progress: Callable[[CommandResult], Awaitable[None]] | None = None

@@ -28,6 +28,11 @@ class Consent:
     def active(self, now: float) -> bool:
         return not self.revoked and self.granted_at <= now < self.expires_at
 
+    @property
+    def revoked_at(self) -> float | None:
+        """When the subscriber revoked it (a revoke ends the session at that moment)."""
+        return self.expires_at if self.revoked else None
+
 
 def grant(state_dir: Path, minutes: float, now: float | None = None) -> Consent:
     if not 0 < minutes <= MAX_CONSENT_MINUTES:

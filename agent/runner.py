@@ -117,7 +117,7 @@ class Agent:
             self._catalogue(),
             SeenCommands(config.state_dir / COMMANDS_FILE),
             self.clock,
-            local_consent=self._consent_active,
+            local_consent=lambda: consent_store.load(self.config.state_dir),
         )
         self.link = Link(
             agent_id=self.agent_id,
@@ -195,10 +195,6 @@ class Agent:
             raise CommandRefused("Error_Refused", f"probe {params.probe!r} is not running on this agent")
         result = await probe.run_now()
         return {"probe": params.probe, "status": result.status, "data": result.data}
-
-    def _consent_active(self, now: float) -> bool:
-        consent = consent_store.load(self.config.state_dir)
-        return consent is not None and consent.active(now)
 
     def _set_enrollment(self, enrollment: Enrollment) -> None:
         save_enrollment(self.config.state_dir, enrollment)
@@ -323,6 +319,8 @@ class Agent:
             "active": current is not None and current.active(now),
             "granted_at": current.granted_at if current else None,
             "expires_at": current.expires_at if current else None,
+            # The cloud orders a revoke here against a grant in the portal (cloud/consent.py).
+            "revoked": current.revoked if current else False,
         }
         sample = Sample(probe="consent", at=now, status="Complete", data=data)
         await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))

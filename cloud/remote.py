@@ -24,7 +24,8 @@ from protocol.catalogue import CATALOGUE, decode_params
 from . import audit
 from .commands import seal_command
 from .config import TierRule
-from .storage import Agent, Sample, utcnow
+from .consent import consent_until
+from .storage import Agent, utcnow
 from .storage.accounts import Subscriber
 from .storage.assistance import CommandRecord
 
@@ -45,22 +46,6 @@ class CommandRejected(Exception):
 class Issued:
     record: CommandRecord
     payload: bytes | None  # None while queued for an offline agent
-
-
-def consent_until(session: Session, agent_id: str, now: datetime) -> float | None:
-    """End of the remote-assistance session the subscriber granted on the agent, if one is active."""
-    latest = session.scalars(
-        select(Sample)
-        .where(Sample.agent_id == agent_id, Sample.probe == "consent")
-        .order_by(Sample.id.desc())
-    ).first()
-    if latest is None:
-        return None
-    data = latest.data
-    expires = data.get("expires_at")
-    if data.get("active") and isinstance(expires, int | float) and expires > now.timestamp():
-        return float(expires)
-    return None
 
 
 _NO_RULE = TierRule()

@@ -1,7 +1,7 @@
 """Storage: the schema, sessions, migrations and the queries the cloud needs."""
 
 from .accounts import LoginFailure, Plan, RefreshToken, Subscriber, Tenant, User
-from .assistance import AuditEntry, CommandRecord
+from .assistance import AuditEntry, CommandRecord, WebConsent
 from .care import CareDailyEntry, CareDeadLetter, CareFeedback, CareNotification, CarePreference
 from .connectivity import ConnectivitySample
 from .db import make_engine, make_sessionmaker, migrate
@@ -47,6 +47,7 @@ __all__ = [
     "UsageHour",
     "UsagePlan",
     "User",
+    "WebConsent",
     "make_engine",
     "make_sessionmaker",
     "migrate",

@@ -1,4 +1,5 @@
-"""Remote assistance: commands sent to agents, and the append-only audit log of CSR actions."""
+"""Remote assistance: commands sent to agents, consent given in the portal, and the append-only audit
+log of CSR actions."""
 
 from __future__ import annotations
 
@@ -51,3 +52,22 @@ class AuditEntry(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     #: The acting login (``users.id``); None for the platform operator token and the system.
     actor_user_id: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class WebConsent(Base):
+    """A remote-assistance grant or revoke made in the self-care portal; those made on the device
+    arrive as ``consent`` samples. Rows are events, never updated: the latest decision of either
+    side wins (cloud/consent.py)."""
+
+    __tablename__ = "web_consents"
+    __table_args__ = (Index("ix_web_consents_agent_at", "agent_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
+    #: When it was granted or revoked.
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The end of the session a grant opens; None for a revoke.
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The deciding login (``users.id``); None for the platform operator's token.
+    user_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    username: Mapped[str] = mapped_column(String(128))

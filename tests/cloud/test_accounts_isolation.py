@@ -41,6 +41,8 @@ class Call:
     body: dict[str, Any] | None = None
     #: Destructive calls aim at the tenant's spare objects, so the own-tenant run can repeat them.
     spare: bool = False
+    #: Who makes the call in the own-tenant run (granting consent is the subscriber's alone).
+    role: str = "admin"
 
 
 #: Every operation that names an object in its path. ``test_every_object_route_is_covered`` fails
@@ -53,6 +55,8 @@ OBJECT_CALLS = [
     Call("POST", "/api/v1/agents/{agent_id}/commands", {"name": "ping", "params": {"host": "192.0.2.1"}}),
     Call("POST", "/api/v1/agents/{agent_id}/commands", {"name": "support_bundle", "params": {}}),
     Call("GET", "/api/v1/agents/{agent_id}/consent"),
+    Call("PUT", "/api/v1/agents/{agent_id}/consent", {"minutes": 30}, role="subscriber"),
+    Call("DELETE", "/api/v1/agents/{agent_id}/consent", spare=True),
     Call("GET", "/api/v1/commands/{command_id}"),
     Call("GET", "/api/v1/commands/{command_id}/events"),
     Call("GET", "/api/v1/agents/{agent_id}/usage"),
@@ -214,9 +218,9 @@ def test_the_own_tenant_is_served(world: World, monkeypatch: pytest.MonkeyPatch)
     refusals above come from the tenant check and not from a bad request."""
     monkeypatch.setattr(assist, "STEP_TIMEOUT_S", 0.2)
     alpha = world.ids["alpha"]
-    headers = world.headers("alpha", "admin")
+    headers = {role: world.headers("alpha", role) for role in {c.role for c in OBJECT_CALLS}}
     for call in OBJECT_CALLS:
-        response = _request(world, call, _ids(alpha, call), headers)
+        response = _request(world, call, _ids(alpha, call), headers[call.role])
         assert response.status_code < 400, (
             f"{call.method} {call.path} -> {response.status_code} {response.text}"
         )

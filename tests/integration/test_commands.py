@@ -194,7 +194,11 @@ def test_consent_commands_need_a_session(cloud_on_mosquitto: CloudProcess, tmp_p
         # ... and revoked there: refused at once.
         agent.cli("consent", "revoke")
         assert bundle()["status"] == "Error_ConsentRequired"
-        # Granted in the portal: the cloud vouches for the session inside the signed command.
+        # Granted in the portal: the cloud vouches for the session inside the signed command; but
+        # not in a command it sealed before the revoke here.
+        assert (
+            bundle(consent_until=time.time() + 300, now=time.time() - 30)["status"] == "Error_ConsentRequired"
+        )
         assert bundle(consent_until=time.time() + 300)["status"] == "Complete"
         assert bundle(consent_until=time.time() - 1)["status"] == "Error_ConsentRequired"
     finally:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from ...remote import FINAL_STATES, CommandRejected, consent_until, expire_overdue, issue
+from ...remote import FINAL_STATES, CommandRejected, expire_overdue, issue
 from ...storage.assistance import AuditEntry, CommandRecord
-from ..auth import Principal, PrincipalDep, StaffDep, SupervisorDep, check_may_send, load_agent, load_command
+from ..auth import Principal, StaffDep, SupervisorDep, check_may_send, load_agent, load_command
 
 router = APIRouter(tags=["remote diagnostics"])
 SSE_POLL_S = 0.25
@@ -122,26 +122,6 @@ async def send_command(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE, detail="the broker is not connected"
         )
     return public
-
-
-class ConsentPublic(BaseModel):
-    agent_id: str
-    #: A remote-assistance session the subscriber granted on the device is running.
-    active: bool
-    until: datetime | None
-
-
-@router.get("/agents/{agent_id}/consent")
-def consent(agent_id: str, request: Request, principal: PrincipalDep) -> ConsentPublic:
-    """Whether commands that need consent can run now: staff of the tenant, or the home's subscriber."""
-    with request.app.state.sessions() as session:
-        load_agent(session, principal, agent_id)
-        until = consent_until(session, agent_id, datetime.now(UTC))
-    return ConsentPublic(
-        agent_id=agent_id,
-        active=until is not None,
-        until=datetime.fromtimestamp(until, UTC) if until is not None else None,
-    )
 
 
 @router.get("/commands/{command_id}")
