@@ -145,6 +145,15 @@ def test_keyboard_login_roles_and_session(
         page.goto(proc.api_url + "/console/#/search")
         page.wait_for_url("**/#/self")
         assert page.get_by_role("link", name="Subscribers").is_hidden()
+
+        # Consent from the self-care page: granted, then ended, each visible at once.
+        state = page.locator("[data-consent-state]")
+        page.get_by_label("For", exact=True).select_option("60")
+        page.get_by_role("button", name="Allow remote assistance").click()
+        state.filter(has_text="allowed until").wait_for()
+        assert "given here" in state.inner_text()
+        page.get_by_role("button", name="End remote assistance now").click()
+        state.filter(has_text="not allowed").wait_for()
         assert not errors, errors
 
 

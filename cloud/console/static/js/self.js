@@ -61,9 +61,9 @@ function consentCard(agentId, initial) {
   const revoke = h("button", { type: "button", class: "secondary" }, "End remote assistance now");
   const form = h("form", { class: "row", "aria-label": "Remote assistance" }, field("For", minutes), grant, revoke);
   const show = (consent) => {
-    status.replaceChildren(consent.active
+    status.replaceChildren(...(consent.active
       ? [badge("allowed", "ok"), ` until ${when(consent.until)}${consent.source ? ` (given ${consent.source === "web" ? "here" : "on the device"})` : ""}`]
-      : [badge("not allowed", "muted"), " Support can run routine checks but cannot change anything."]);
+      : [badge("not allowed", "muted"), " Support can run routine checks but cannot change anything."]));
     revoke.disabled = !consent.active;
   };
   const act = async (call, message) => {
