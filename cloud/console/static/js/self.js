@@ -104,7 +104,7 @@ async function activityCard() {
   return card("What support did on my home", table("", [
     { title: "When", value: (e) => when(e.at) },
     { title: "Who", value: (e) => e.actor },
-    { title: "What", value: (e) => e.action },
+    { title: "What", value: (e) => (e.details?.name ? `${e.action}: ${e.details.name}` : e.action) },
     { title: "Outcome", value: (e) => e.outcome },
   ], rows, { empty: "Nothing yet.", label: "support activity" }));
 }
