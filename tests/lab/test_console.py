@@ -168,6 +168,12 @@ def test_csr_and_subscriber_in_the_browser(home: Lab, tmp_path: Path) -> None:
             assert result["SuccessCount"] == "5" and result["IPAddressUsed"] == printer, result
             screenshot(page, "03-home")
 
+            # The printer playbook on the printer the page found, read into one verdict in words.
+            page.get_by_role("button", name="Why won't it print?").click()
+            state.filter(has_text="Playbook finished").wait_for(timeout=120_000)
+            assert state.inner_text() == "Playbook finished: ok.", state.inner_text()
+            assert "The printer is fine" in page.locator("[data-playbook-summary]").inner_text()
+
             page.get_by_role("link", name="Daily list").click()
             page.get_by_role("heading", level=1, name="Daily list").wait_for()
             screenshot(page, "04-daily-list")

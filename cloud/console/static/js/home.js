@@ -2,7 +2,7 @@
 // usage against the cap, recent alerts, and remote diagnostics with the result arriving live.
 
 import { ApiError, atLeast, follow, get, post } from "./api.js";
-import { ago, badge, bytes, card, field, gauge, h, lineChart, ms, table, toast, when } from "./ui.js";
+import { ago, badge, bytes, card, dayBars, field, gauge, h, lineChart, ms, table, toast, when } from "./ui.js";
 
 // What a CSR may run from here; the API decides (roles, tier, consent) and says why not.
 const DIAGNOSTICS = [
@@ -71,6 +71,15 @@ function deviceNames(devices) {
   return names;
 }
 
+// The printer's IPP address from its DNS-SD record (port, and the resource path in TXT "rp").
+function ippUri(device) {
+  const ipp = device.services.find((x) => x.Type === "_ipp._tcp" || x.Type === "_ipps._tcp");
+  const scheme = ipp?.Type === "_ipps._tcp" ? "ipps" : "ipp";
+  const port = ipp?.Port || 631;
+  const path = (ipp?.TextRecord?.rp ?? "ipp/print").replace(/^\/+/, "");
+  return `${scheme}://${device.IPAddress[0]}:${port}/${path}`;
+}
+
 function failed(part) {
   return h("p", { class: "error" }, `Could not load: ${part.message}`);
 }
@@ -132,6 +141,7 @@ function usageCard(usage, names) {
   return card("Usage this cycle",
     gauge(usage.total_bytes, usage.projected_bytes, usage.cap_bytes),
     reach,
+    usage.daily.length ? dayBars(usage.daily, { label: "usage per day this cycle" }) : null,
     h("p", { class: "muted" }, `Cycle ${when(usage.cycle_start)} – ${when(usage.cycle_end)} (${usage.timezone})`),
     table("Top devices", [
       { title: "Device", value: (d) => (d.device === "other" ? "other (not attributed)" : names.get(d.device.toLowerCase()) || d.device) },
@@ -174,7 +184,7 @@ function diagnosticsCard(me, agentId, devices) {
     param.required = Boolean(spec.param);
     param.placeholder = spec.hint || "";
     if (spec.name === "printer_check" && printer && !param.value.startsWith("ipp")) {
-      param.value = `ipp://${printer.IPAddress[0]}:631/ipp/print`;
+      param.value = ippUri(printer);
     }
   }
   select.addEventListener("change", sync);
@@ -206,7 +216,35 @@ function diagnosticsCard(me, agentId, devices) {
       run.disabled = false;
     }
   });
-  return card("Run a diagnostic", form, state, output);
+  return card("Run a diagnostic", form, state, output, printerPlaybook(agentId, devices, state, output));
+}
+
+// The "printer won't print" playbook: printer check, ping and the PC's Wi-Fi, read into one verdict.
+function printerPlaybook(agentId, devices, state, output) {
+  const printers = devices instanceof Error ? [] : devices.devices.filter((d) => d.kind === "printer" && d.IPAddress.length);
+  if (!printers.length) return null;
+  const select = h("select", { name: "printer" }, printers.map((d) =>
+    h("option", { value: ippUri(d) }, d.HostName || d.IPAddress[0])));
+  const run = h("button", { type: "submit", class: "secondary" }, "Why won't it print?");
+  const form = h("form", { class: "row", "aria-label": "Printer playbook" }, field("Printer", select), run);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    run.disabled = true;
+    output.replaceChildren();
+    state.textContent = "Running the printer playbook (printer check, ping, Wi-Fi)…";
+    try {
+      const finding = await post(`/agents/${encodeURIComponent(agentId)}/playbooks/printer-wont-print`, { uri: select.value });
+      state.textContent = `Playbook finished: ${finding.verdict}.`;
+      output.replaceChildren(h("p", { "data-playbook-summary": "" }, h("strong", {}, finding.summary)),
+        h("details", {}, h("summary", {}, "Evidence"), h("pre", { class: "result" }, JSON.stringify(finding.evidence, null, 2))));
+    } catch (exc) {
+      state.textContent = "";
+      output.replaceChildren(h("p", { class: "error", role: "alert" }, `Refused (${exc.status ?? "?"}): ${exc.message}`));
+    } finally {
+      run.disabled = false;
+    }
+  });
+  return h("div", {}, h("h3", {}, "Playbooks"), form);
 }
 
 function resultView(command) {

@@ -2,7 +2,7 @@
 // remote-assistance consent, a pairing code for a new agent, and what support did on their home.
 
 import { ApiError, del, get, post, put } from "./api.js";
-import { ago, badge, bytes, card, field, gauge, h, table, toast, when } from "./ui.js";
+import { ago, badge, bytes, card, dayBars, field, gauge, h, table, toast, when } from "./ui.js";
 
 export async function selfPage(me) {
   const fresh = await get("/me"); // the homes may have changed since login
@@ -45,6 +45,7 @@ function usageCard(usage) {
     usage.cap_reached_at
       ? h("p", { class: "warn" }, `At this pace you reach your cap on ${when(usage.cap_reached_at)}.`)
       : usage.cap_bytes ? h("p", { class: "ok" }, "At this pace you stay within your cap.") : null,
+    usage.daily.length ? dayBars(usage.daily, { label: "usage per day this cycle" }) : null,
     h("p", { class: "muted" }, `Cycle ends ${when(usage.cycle_end)}.`),
     top.length ? table("Largest users", [
       { title: "Device", value: (d) => d.device },

@@ -131,6 +131,36 @@ export function lineChart(series, { unit = "", height = 180, since, until, label
   return h("figure", { class: "plain" }, legend, svg);
 }
 
+// Daily usage as bars (download and upload stacked), one per local day of the cycle so far.
+export function dayBars(days, { label }) {
+  const width = 560;
+  const height = 140;
+  const pad = { l: 52, r: 8, t: 8, b: 22 };
+  const totals = days.map((d) => d.bytes_rx + d.bytes_tx);
+  const top = niceCeil(Math.max(1, ...totals));
+  const slot = (width - pad.l - pad.r) / Math.max(days.length, 1);
+  const y = (v) => pad.t + (1 - v / top) * (height - pad.t - pad.b);
+  const svg = s("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
+  for (const frac of [0, 0.5, 1]) {
+    svg.append(s("line", { class: "gridline", x1: pad.l, x2: width - pad.r, y1: y(top * frac), y2: y(top * frac) }));
+    svg.append(s("text", { x: pad.l - 4, y: y(top * frac) + 4, "text-anchor": "end" }, bytes(top * frac)));
+  }
+  days.forEach((d, i) => {
+    const x = pad.l + i * slot + slot * 0.15;
+    const w = slot * 0.7;
+    const title = `${d.date}: ${bytes(d.bytes_rx)} down, ${bytes(d.bytes_tx)} up`;
+    svg.append(s("rect", { x, width: w, y: y(d.bytes_rx), height: y(0) - y(d.bytes_rx), fill: COLOURS[0] }, s("title", {}, title)));
+    svg.append(s("rect", { x, width: w, y: y(d.bytes_rx + d.bytes_tx), height: y(0) - y(d.bytes_tx), fill: COLOURS[1] }, s("title", {}, title)));
+    if (days.length <= 16 || i % Math.ceil(days.length / 8) === 0) {
+      svg.append(s("text", { x: x + w / 2, y: height - 6, "text-anchor": "middle" }, d.date.slice(5)));
+    }
+  });
+  const legend = h("div", { class: "legend" },
+    h("span", {}, h("i", { style: { background: COLOURS[0] } }), "download"),
+    h("span", {}, h("i", { style: { background: COLOURS[1] } }), "upload"));
+  return h("figure", { class: "plain" }, legend, svg);
+}
+
 function niceCeil(v) {
   const power = 10 ** Math.floor(Math.log10(v));
   for (const step of [1, 2, 2.5, 5, 10]) if (v <= step * power) return step * power;
