@@ -146,8 +146,8 @@ export function dayBars(days, { label }) {
     svg.append(s("text", { x: pad.l - 4, y: y(top * frac) + 4, "text-anchor": "end" }, bytes(top * frac)));
   }
   days.forEach((d, i) => {
-    const x = pad.l + i * slot + slot * 0.15;
-    const w = slot * 0.7;
+    const w = Math.min(slot * 0.7, 36);
+    const x = pad.l + i * slot + (slot - w) / 2;
     const title = `${d.date}: ${bytes(d.bytes_rx)} down, ${bytes(d.bytes_tx)} up`;
     svg.append(s("rect", { x, width: w, y: y(d.bytes_rx), height: y(0) - y(d.bytes_rx), fill: COLOURS[0] }, s("title", {}, title)));
     svg.append(s("rect", { x, width: w, y: y(d.bytes_rx + d.bytes_tx), height: y(0) - y(d.bytes_tx), fill: COLOURS[1] }, s("title", {}, title)));
