@@ -28,6 +28,7 @@ from .routes import (
     plans,
     speedtest,
     subscribers,
+    team,
     tenants,
     tokens,
     usage,
@@ -70,6 +71,7 @@ def create_app(
     api.include_router(users.router)
     api.include_router(subscribers.router)
     api.include_router(plans.router)
+    api.include_router(team.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(console_router)

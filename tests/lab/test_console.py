@@ -187,6 +187,12 @@ def test_csr_and_subscriber_in_the_browser(home: Lab, tmp_path: Path) -> None:
             actions = _column(page, "audit log", 2)
             assert any("ping" in a or "command" in a for a in actions), actions
             screenshot(page, "05-audit")
+            page.get_by_role("link", name="Team").click()
+            page.get_by_role("heading", level=1, name="Team").wait_for()
+            names, commands = _column(page, "team figures", 0), _column(page, "team figures", 3)
+            people = dict(zip(names, commands, strict=True))
+            assert int(people["carol"]) >= 4, people  # the ping and the playbook's three steps
+            screenshot(page, "06-team")
             _logout(page)
 
             _login(page, "sam")
@@ -203,5 +209,5 @@ def test_csr_and_subscriber_in_the_browser(home: Lab, tmp_path: Path) -> None:
             page.get_by_role("button", name="Get a pairing code").click()
             code = page.locator("[data-pairing-code] strong").inner_text()
             assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code), code
-            screenshot(page, "06-self-care")
+            screenshot(page, "07-self-care")
             assert not errors, errors

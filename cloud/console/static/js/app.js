@@ -6,13 +6,15 @@ import { dailyPage } from "./daily.js";
 import { homePage } from "./home.js";
 import { searchPage } from "./search.js";
 import { selfPage } from "./self.js";
+import { teamPage } from "./team.js";
 import { field, h } from "./ui.js";
 
 const ROUTES = [
   [/^#\/search(?:\?.*)?$/, (me) => searchPage(me), "staff"],
   [/^#\/home\/([A-Za-z0-9_-]+)$/, (me, id) => homePage(me, id), "staff"],
-  [/^#\/daily$/, (me) => dailyPage(me), "staff"],
+  [/^#\/daily(?:\?.*)?$/, (me) => dailyPage(me), "staff"],
   [/^#\/audit$/, (me) => auditPage(me), "supervisor"],
+  [/^#\/team(?:\?.*)?$/, (me) => teamPage(me), "supervisor"],
   [/^#\/self$/, (me) => selfPage(me), "subscriber"],
 ];
 
