@@ -23,7 +23,7 @@ from .keys import begin_rotation, finish_rotation
 from .pki import CertificateAuthority
 from .retention import Horizons, enforce
 from .service import run_ingest, serve
-from .simulate import simulate
+from .simulate import FleetStats, simulate
 from .storage import make_engine, make_sessionmaker, migrate
 
 
@@ -62,7 +62,12 @@ def _parser() -> argparse.ArgumentParser:
     p_sim.add_argument("--cloud", required=True, help="the cloud's API URL")
     p_sim.add_argument("--broker", required=True, help="the broker the homes publish to")
     p_sim.add_argument("--interval", type=float, default=10.0, help="seconds between reports of one home")
-    p_sim.add_argument("--duration", type=float, default=60.0, help="seconds of reporting")
+    p_sim.add_argument(
+        "--duration", type=float, default=60.0, help="seconds of reporting, once every home is connected"
+    )
+    p_sim.add_argument("--enroll-workers", type=int, default=8, help="homes enrolling at the same time")
+    p_sim.add_argument("--connect-concurrency", type=int, default=100, help="homes connecting at once")
+    p_sim.add_argument("--report-every", type=float, help="print the counters as JSON every this many s")
     p_care = sub.add_parser("care", help="proactive care: the daily list, cap warnings, alerts")
     care_sub = p_care.add_subparsers(dest="care_command", required=True)
     p_list = care_sub.add_parser("daily-list", help="the daily list of a JSON Lines file of hourly records")
@@ -162,6 +167,10 @@ def _accounts(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+def _print_stats(stats: FleetStats) -> None:
+    print(json.dumps(asdict(stats)), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -184,9 +193,13 @@ def main(argv: list[str] | None = None) -> int:
                     agents=args.agents,
                     interval_s=args.interval,
                     duration_s=args.duration,
+                    enroll_workers=args.enroll_workers,
+                    connect_concurrency=args.connect_concurrency,
+                    report=_print_stats if args.report_every else None,
+                    report_every_s=args.report_every or 5.0,
                 )
             )
-            print(json.dumps(asdict(stats)))
+            _print_stats(stats)
         elif args.command == "retention":
             engine = make_engine(settings.database_url)
             migrate(engine)

@@ -10,11 +10,14 @@ figures it prints are end to end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
 import time
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,8 @@ import protocol
 from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Hello, Sample, Status, TelemetryBatch
 
 RESEND_AFTER_S = 10.0
+AGENT_KEEPALIVE_S = 30  # the agent's default ([link] keepalive_s)
+CONNECT_ATTEMPTS = 5
 
 
 def _post(url: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
@@ -67,6 +72,7 @@ class SimulatedHome:
     pending: dict[int, tuple[float, str, bytes]] = field(default_factory=dict)
     acked: int = 0
     counters: list[int] = field(default_factory=lambda: [0, 0])
+    sessions: int = 0
 
     def seal(self, body: protocol.Body) -> bytes:
         self.seq += 1
@@ -118,33 +124,79 @@ def enroll_home(cloud_url: str, token: str, index: int) -> SimulatedHome:
 
 @dataclass
 class FleetStats:
+    """Counters of a fleet; ``connected`` is the number of homes connected right now."""
+
     homes: int = 0
+    connected: int = 0
+    failed: int = 0
+    reconnects: int = 0
     sent: int = 0
     acked: int = 0
     resent: int = 0
+    enroll_s: float = 0.0
+    connect_s: float = 0.0
 
 
-async def _run_home(
-    home: SimulatedHome, broker: BrokerAddress, interval_s: float, until: float, stats: FleetStats
-) -> None:
+@dataclass
+class _Fleet:
+    """What the homes share: the connection slots and the end of reporting.
+
+    Reporting ends ``duration_s`` after every home has connected (or given up), so a large fleet's
+    ramp-up does not eat into the reporting time.
+    """
+
+    homes: int
+    duration_s: float
+    broker: BrokerAddress
+    interval_s: float
+    connect_slots: asyncio.Semaphore
+    stats: FleetStats
+    started: float = field(default_factory=time.time)
+    settled: int = 0
+    until: float = math.inf
+
+    def settle(self) -> None:
+        self.settled += 1
+        if self.settled == self.homes:
+            self.stats.connect_s = time.time() - self.started
+            self.until = time.time() + self.duration_s
+
+
+async def _session(home: SimulatedHome, fleet: _Fleet, session: float) -> None:
     status_topic = protocol.topic_for(home.agent_id, Channel.STATUS)
-    session = time.time()
+    stats, interval_s = fleet.stats, fleet.interval_s
     will = aiomqtt.Will(
         status_topic,
         protocol.seal(home.key, agent=home.agent_id, body=Status(state="offline", session=session)),
         1,
         True,
     )
-    async with aiomqtt.Client(
-        broker.host, broker.port, identifier=home.agent_id, will=will, keepalive=30
-    ) as client:
-        await client.subscribe(protocol.topic_for(home.agent_id, Channel.ACK), qos=1)
-        await client.publish(
-            status_topic,
-            protocol.seal(home.key, agent=home.agent_id, body=Status(state="online", session=session)),
-            qos=1,
-            retain=True,
-        )
+    async with contextlib.AsyncExitStack() as stack:
+        # A bounded number of homes connect at once: mosquitto listens with a backlog of 100, and
+        # thousands of connects at the same instant would wait out SYN retries instead.
+        async with fleet.connect_slots:
+            client = await stack.enter_async_context(
+                aiomqtt.Client(
+                    fleet.broker.host,
+                    fleet.broker.port,
+                    identifier=home.agent_id,
+                    will=will,
+                    keepalive=AGENT_KEEPALIVE_S,
+                    timeout=60,
+                )
+            )
+            await client.subscribe(protocol.topic_for(home.agent_id, Channel.ACK), qos=1)
+            await client.publish(
+                status_topic,
+                protocol.seal(home.key, agent=home.agent_id, body=Status(state="online", session=session)),
+                qos=1,
+                retain=True,
+            )
+        stats.connected += 1
+        home.sessions += 1
+        first = home.sessions == 1
+        if first:
+            fleet.settle()
 
         async def send(channel: Channel, body: protocol.Body) -> None:
             payload = home.seal(body)
@@ -171,13 +223,14 @@ async def _run_home(
 
         reader = asyncio.create_task(acks())
         try:
-            await send(
-                Channel.HELLO,
-                Hello(agent_version="simulator", platform="simulated", hostname=home.agent_id[:12]),
-            )
-            await asyncio.sleep(random.uniform(0, interval_s))  # noqa: S311 - spread the fleet
-            while time.time() < until or home.pending:
-                if time.time() < until:
+            if first:
+                await send(
+                    Channel.HELLO,
+                    Hello(agent_version="simulator", platform="simulated", hostname=home.agent_id[:12]),
+                )
+                await asyncio.sleep(random.uniform(0, interval_s))  # noqa: S311 - spread the fleet
+            while time.time() < fleet.until or home.pending:
+                if time.time() < fleet.until:
                     await send(Channel.TELEMETRY, home.telemetry(time.time(), interval_s))
                 now = time.monotonic()
                 for seq, (sent_at, channel, payload) in list(home.pending.items()):
@@ -187,26 +240,86 @@ async def _run_home(
                             protocol.topic_for(home.agent_id, Channel(channel)), payload, qos=1
                         )
                         stats.resent += 1
-                if time.time() > until + 60:
+                if time.time() > fleet.until + 60:
                     break
-                await asyncio.sleep(interval_s if time.time() < until else 0.2)
+                await asyncio.sleep(interval_s if time.time() < fleet.until else 0.2)
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.publish(
+                    status_topic,
+                    protocol.seal(
+                        home.key, agent=home.agent_id, body=Status(state="offline", session=session)
+                    ),
+                    qos=1,
+                    retain=True,
+                )
         finally:
-            await client.publish(
-                status_topic,
-                protocol.seal(home.key, agent=home.agent_id, body=Status(state="offline", session=session)),
-                qos=1,
-                retain=True,
-            )
+            stats.connected -= 1
             reader.cancel()
 
 
+async def _run_home(home: SimulatedHome, fleet: _Fleet) -> None:
+    """One home's life: connect, report until the end, and reconnect like an agent when cut off."""
+    session = time.time()
+    for attempt in range(1, 1_000_000):
+        try:
+            await _session(home, fleet, session)
+            return
+        except aiomqtt.MqttError:
+            if home.sessions == 0 and attempt >= CONNECT_ATTEMPTS:
+                fleet.stats.failed += 1
+                fleet.settle()
+                return
+            if home.sessions:
+                fleet.stats.reconnects += 1
+            if time.time() > fleet.until:
+                return
+            await asyncio.sleep(random.uniform(1, 5))  # noqa: S311 - spread the reconnects
+
+
 async def simulate(
-    cloud_url: str, token: str, broker_url: str, *, agents: int, interval_s: float, duration_s: float
+    cloud_url: str,
+    token: str,
+    broker_url: str,
+    *,
+    agents: int,
+    interval_s: float,
+    duration_s: float,
+    enroll_workers: int = 8,
+    connect_concurrency: int = 100,
+    report: Callable[[FleetStats], None] | None = None,
+    report_every_s: float = 5.0,
 ) -> FleetStats:
+    """Enroll ``agents`` homes (``enroll_workers`` at a time), connect them and let them report."""
+    stats = FleetStats()
+    reporter = asyncio.create_task(_report(stats, report, report_every_s)) if report else None
     loop = asyncio.get_running_loop()
-    homes = [await loop.run_in_executor(None, enroll_home, cloud_url, token, i) for i in range(agents)]
-    stats = FleetStats(homes=len(homes))
-    until = time.time() + duration_s
-    broker = BrokerAddress.parse(broker_url)
-    await asyncio.gather(*(_run_home(h, broker, interval_s, until, stats) for h in homes))
+    started = time.time()
+    with ThreadPoolExecutor(max(1, enroll_workers), thread_name_prefix="enroll") as pool:
+
+        async def enroll(index: int) -> SimulatedHome:
+            home = await loop.run_in_executor(pool, enroll_home, cloud_url, token, index)
+            stats.homes += 1
+            return home
+
+        homes = await asyncio.gather(*(enroll(i) for i in range(agents)))
+    stats.enroll_s = time.time() - started
+    fleet = _Fleet(
+        homes=len(homes),
+        duration_s=duration_s,
+        broker=BrokerAddress.parse(broker_url),
+        interval_s=interval_s,
+        connect_slots=asyncio.Semaphore(connect_concurrency),
+        stats=stats,
+    )
+    try:
+        await asyncio.gather(*(_run_home(h, fleet) for h in homes))
+    finally:
+        if reporter is not None:
+            reporter.cancel()
     return stats
+
+
+async def _report(stats: FleetStats, report: Callable[[FleetStats], None], every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        report(stats)
