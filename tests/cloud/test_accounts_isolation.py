@@ -55,6 +55,7 @@ OBJECT_CALLS = [
     Call("POST", "/api/v1/agents/{agent_id}/commands", {"name": "ping", "params": {"host": "192.0.2.1"}}),
     Call("POST", "/api/v1/agents/{agent_id}/commands", {"name": "support_bundle", "params": {}}),
     Call("GET", "/api/v1/agents/{agent_id}/consent"),
+    Call("GET", "/api/v1/agents/{agent_id}/commands"),
     Call("PUT", "/api/v1/agents/{agent_id}/consent", {"minutes": 30}, role="subscriber"),
     Call("DELETE", "/api/v1/agents/{agent_id}/consent", spare=True),
     Call("GET", "/api/v1/commands/{command_id}"),

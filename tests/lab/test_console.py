@@ -166,6 +166,10 @@ def test_csr_and_subscriber_in_the_browser(home: Lab, tmp_path: Path) -> None:
                 )
             )
             assert result["SuccessCount"] == "5" and result["IPAddressUsed"] == printer, result
+            # The run lists itself under recent diagnostics, by whom and how it ended.
+            recent = page.locator('table[aria-label="recent diagnostics"] tbody tr').first
+            recent.filter(has_text="Complete").wait_for()
+            assert "ping" in recent.inner_text() and "carol" in recent.inner_text()
             screenshot(page, "03-home")
 
             # The printer playbook on the printer the page found, read into one verdict in words.

@@ -124,6 +124,26 @@ async def send_command(
     return public
 
 
+@router.get("/agents/{agent_id}/commands")
+def list_commands(
+    agent_id: str,
+    request: Request,
+    principal: StaffDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[CommandPublic]:
+    """The home's latest commands, newest first: what colleagues already ran, and their results."""
+    with request.app.state.sessions.begin() as session:
+        load_agent(session, principal, agent_id)
+        expire_overdue(session)
+        query = (
+            select(CommandRecord)
+            .where(CommandRecord.agent_id == agent_id)
+            .order_by(CommandRecord.issued_at.desc())
+            .limit(limit)
+        )
+        return [_public(r) for r in session.scalars(query)]
+
+
 @router.get("/commands/{command_id}")
 async def get_command(command_id: str, request: Request, principal: StaffDep) -> CommandPublic:
     return await run_in_threadpool(_load, request.app.state.sessions, command_id, principal)

@@ -28,8 +28,9 @@ export async function homePage(me, agentId) {
     get(`${base}/usage`),
     get(`${base}/care/notifications?limit=10`),
     get(`${base}/consent`),
+    get(`${base}/commands?limit=10`),
   ]);
-  const [agent, experience, devices, history, usage, alerts, consent] = parts.map((p) => (p.status === "fulfilled" ? p.value : p.reason));
+  const [agent, experience, devices, history, usage, alerts, consent, commands] = parts.map((p) => (p.status === "fulfilled" ? p.value : p.reason));
   if (agent instanceof Error) throw agent;
   const owner = agent.subscriber_id ? await get(`/subscribers/${agent.subscriber_id}`).catch(() => null) : null;
   const names = deviceNames(devices);
@@ -52,7 +53,8 @@ export async function homePage(me, agentId) {
       diagnosticsCard(me, agentId, devices),
       connectivityCard(history, since, until),
       usageCard(usage, names),
-      alertsCard(alerts)));
+      alertsCard(alerts),
+      recentCard(agentId, commands)));
 }
 
 function kpi(value, label, id) {
@@ -167,6 +169,33 @@ function alertsCard(alerts) {
   ], alerts, { empty: "No alert for this home.", label: "alerts" }));
 }
 
+// What was already run on this home (by anyone), with each result a click away.
+function recentCard(agentId, commands) {
+  if (commands instanceof Error) return card("Recent diagnostics", failed(commands));
+  const shown = h("div", {});
+  const list = h("div", {}, recentTable(commands, shown));
+  // A diagnostic run from this page lists itself here when its result is in.
+  const refresh = async () => {
+    if (!list.isConnected) { window.removeEventListener("homediag:command-done", refresh); return; }
+    list.replaceChildren(recentTable(await get(`/agents/${encodeURIComponent(agentId)}/commands?limit=10`), shown));
+  };
+  window.addEventListener("homediag:command-done", refresh);
+  return h("section", { class: "card wide", "aria-labelledby": "h-recent-diagnostics" },
+    h("h2", { id: "h-recent-diagnostics" }, "Recent diagnostics"), list, shown);
+}
+
+function recentTable(commands, shown) {
+  const target = (c) => Object.values(c.params).filter((v) => typeof v === "string").join(" ") || "–";
+  return table("", [
+      { title: "When", value: (c) => when(c.issued_at) },
+      { title: "Command", value: (c) => c.name },
+      { title: "Target", value: (c) => target(c) },
+      { title: "By", value: (c) => c.issued_by },
+      { title: "Outcome", value: (c) => badge(c.status || c.state, c.state === "complete" ? "ok" : c.state === "failed" || c.state === "expired" ? "bad" : "muted") },
+      { title: "", value: (c) => (c.result ? h("button", { type: "button", class: "secondary", onclick: () => shown.replaceChildren(h("h3", {}, `${c.name} ${target(c)}`), resultView(c)) }, "Result") : "") },
+    ], commands, { empty: "Nothing was run on this home yet.", label: "recent diagnostics" });
+}
+
 function diagnosticsCard(me, agentId, devices) {
   const choices = DIAGNOSTICS.filter((d) => !d.role || atLeast(me, d.role));
   const select = h("select", { name: "command" }, choices.map((d) => h("option", { value: d.name }, d.label)));
@@ -205,7 +234,10 @@ function diagnosticsCard(me, agentId, devices) {
         state.textContent = kind === "result"
           ? `Finished: ${command.state}${command.status ? ` (${command.status})` : ""}.`
           : `The agent is ${command.state === "running" ? "running it" : command.state}…`;
-        if (kind === "result") output.replaceChildren(resultView(command));
+        if (kind === "result") {
+          output.replaceChildren(resultView(command));
+          window.dispatchEvent(new Event("homediag:command-done"));
+        }
       });
     } catch (exc) {
       state.textContent = "";
