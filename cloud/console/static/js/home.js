@@ -109,7 +109,9 @@ function connectivityCard(history, since, until) {
   if (history instanceof Error) return card("Connectivity (24 h)", failed(history));
   const groups = new Map();
   for (const row of history.samples) {
-    const key = `${row.probe}${row.target ? ` ${row.target}` : ""}`;
+    // The connectivity probe's rows are the gateway's own figures (docs/connectivity.md).
+    const what = row.probe === "connectivity" ? "gateway" : row.probe;
+    const key = `${what}${row.target ? ` ${row.target}` : ""}`;
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(row);
   }
