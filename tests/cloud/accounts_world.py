@@ -53,9 +53,12 @@ class FakeIngest:
 
     def __init__(self) -> None:
         self.published: list[str] = []
+        #: The sealed commands themselves, to read what the agent would get.
+        self.payloads: list[bytes] = []
 
     async def publish_command(self, agent_id: str, payload: bytes) -> bool:
         self.published.append(agent_id)
+        self.payloads.append(payload)
         return True
 
     def forget_agent(self, agent_id: str) -> None:

@@ -156,24 +156,9 @@ def test_a_revoke_wins_a_tie() -> None:
 # --- through the API -------------------------------------------------------------------------------
 
 
-class RecordingIngest:
-    """Keeps what the API publishes, to read the command the agent would get."""
-
-    def __init__(self) -> None:
-        self.payloads: list[bytes] = []
-
-    async def publish_command(self, agent_id: str, payload: bytes) -> bool:
-        self.payloads.append(payload)
-        return True
-
-    def forget_agent(self, agent_id: str) -> None:
-        pass
-
-
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     for world in make_world(database_url, tmp_path):
-        world.app.state.ingest = RecordingIngest()
         with world.sessions.begin() as session:  # premium setup help is for premium households
             household = session.get(Subscriber, world.ids["alpha"].subscriber)
             assert household is not None
