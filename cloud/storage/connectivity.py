@@ -18,7 +18,12 @@ class ConnectivitySample(Base):
     """
 
     __tablename__ = "connectivity_samples"
-    __table_args__ = (Index("ix_connectivity_samples_agent_at", "agent_id", "at"),)
+    __table_args__ = (
+        Index("ix_connectivity_samples_agent_at", "agent_id", "at"),
+        # The newest row of one probe (``latest``): without it a probe the home never runs means
+        # walking every row of the home in the retention window (migration 0014).
+        Index("ix_connectivity_samples_agent_probe_at", "agent_id", "probe", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
