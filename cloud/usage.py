@@ -165,18 +165,24 @@ def device_daily(
     """Per device, a day series in the subscriber's local dates."""
     zinfo = zone(tz)
     series: dict[str, dict[str, list[int]]] = {}
-    for row in session.scalars(
-        select(DeviceClassHour)
+    # Summed over classes in SQL, one row per device and hour: no ORM object per class-hour.
+    rows = session.execute(
+        select(
+            DeviceClassHour.device,
+            DeviceClassHour.hour,
+            func.sum(DeviceClassHour.bytes_rx),
+            func.sum(DeviceClassHour.bytes_tx),
+        )
         .where(
             DeviceClassHour.agent_id == agent_id, DeviceClassHour.hour >= start, DeviceClassHour.hour < end
         )
+        .group_by(DeviceClassHour.device, DeviceClassHour.hour)
         .order_by(DeviceClassHour.hour)
-    ):
-        day = series.setdefault(row.device, {}).setdefault(
-            row.hour.astimezone(zinfo).date().isoformat(), [0, 0]
-        )
-        day[0] += row.bytes_rx
-        day[1] += row.bytes_tx
+    )
+    for device, hour, rx, tx in rows:
+        day = series.setdefault(device, {}).setdefault(hour.astimezone(zinfo).date().isoformat(), [0, 0])
+        day[0] += int(rx)
+        day[1] += int(tx)
     return {
         device: [{"date": d, "bytes_rx": v[0], "bytes_tx": v[1]} for d, v in days.items()]
         for device, days in series.items()
@@ -203,20 +209,20 @@ def cycle_usage(session: Session, agent_id: str, moment: datetime | None = None)
     plan = session.get(UsagePlan, agent_id)
     start_day, tz = (plan.cycle_start_day, plan.timezone) if plan else (1, "UTC")
     start, end = cycle_bounds(now, start_day, tz)
-    hours = session.scalars(
-        select(UsageHour)
+    hours = session.execute(
+        select(UsageHour.hour, UsageHour.bytes_rx, UsageHour.bytes_tx)
         .where(UsageHour.agent_id == agent_id, UsageHour.hour >= start, UsageHour.hour < end)
         .order_by(UsageHour.hour)
     )
     zinfo = zone(tz)
     days: dict[str, list[int]] = {}
     rx = tx = 0
-    for h in hours:
-        rx += h.bytes_rx
-        tx += h.bytes_tx
-        day = days.setdefault(h.hour.astimezone(zinfo).date().isoformat(), [0, 0])
-        day[0] += h.bytes_rx
-        day[1] += h.bytes_tx
+    for hour, hour_rx, hour_tx in hours:
+        rx += hour_rx
+        tx += hour_tx
+        day = days.setdefault(hour.astimezone(zinfo).date().isoformat(), [0, 0])
+        day[0] += hour_rx
+        day[1] += hour_tx
     daily = [{"date": d, "bytes_rx": v[0], "bytes_tx": v[1]} for d, v in days.items()]
     return CycleUsage(start, end, rx, tx, plan.cap_bytes if plan else None, daily)
 

@@ -30,6 +30,10 @@ def make_engine(url: str) -> Engine:
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        # One connection for each of the API's worker threads (anyio's 40) and the ingest's writer,
+        # so a burst of page loads queues in the threads, not on the pool's 30-second timeout.
+        kwargs |= {"pool_size": 10, "max_overflow": 35, "pool_pre_ping": True}
     try:
         engine = create_engine(url, **kwargs)
     except (SQLAlchemyError, ImportError) as exc:

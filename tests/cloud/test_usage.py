@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from cloud.ingest import Incoming, store_batch
-from cloud.usage import cycle_usage, device_breakdown, set_plan
+from cloud.storage.usage import DeviceClassHour
+from cloud.usage import cycle_usage, device_breakdown, device_daily, set_plan
 from protocol import Sample, TelemetryBatch
 from tests.cloud.db import enroll
 
@@ -140,3 +141,32 @@ def test_malformed_device_rows_are_skipped_and_the_good_ones_kept(
     assert set(devices) == {"70:26:05:9a:3f:30", "70:26:05:9a:3f:34"}
     assert set(devices["70:26:05:9a:3f:34"]["classes"]) == {"other"}
     assert "5 malformed per-device usage rows skipped" in caplog.text
+
+
+def test_device_days_sum_classes_in_local_dates(sessions: sessionmaker[Session]) -> None:
+    """Hours of two classes on both sides of a New York midnight land in the right local days."""
+    agent_id = _agent(sessions)
+    # 04:00 and 05:00 UTC on 2 March are 23:00 on 1 March and 00:00 on 2 March in New York.
+    first, second = datetime(2026, 3, 2, 4, tzinfo=UTC), datetime(2026, 3, 2, 5, tzinfo=UTC)
+    with sessions.begin() as session:
+        for hour, cls, rx, tx in ((first, "web", 100, 10), (first, "video", 1000, 20), (second, "web", 7, 3)):
+            session.add(
+                DeviceClassHour(
+                    agent_id=agent_id,
+                    hour=hour,
+                    device="aa:bb:cc:dd:ee:01",
+                    traffic_class=cls,
+                    bytes_rx=rx,
+                    bytes_tx=tx,
+                )
+            )
+    with sessions() as session:
+        days = device_daily(
+            session, agent_id, first - timedelta(days=1), second + timedelta(days=1), "America/New_York"
+        )
+    assert days == {
+        "aa:bb:cc:dd:ee:01": [
+            {"date": "2026-03-01", "bytes_rx": 1100, "bytes_tx": 30},
+            {"date": "2026-03-02", "bytes_rx": 7, "bytes_tx": 3},
+        ]
+    }
