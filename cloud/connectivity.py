@@ -109,6 +109,33 @@ def history(
     return list(reversed(list(newest)))
 
 
+_MEANS = ("latency_p50_ms", "latency_p95_ms", "jitter_ms", "dns_ms", "down_mbps", "up_mbps")
+
+
+def downsample(rows: list[ConnectivitySample], bucket_s: float) -> list[dict[str, Any]]:
+    """One row per probe, target and ``bucket_s`` of time, for a chart that reads at a glance:
+    figures averaged over the bucket, loss its worst, DNS ok only if every lookup was, and the
+    bucket's last finding. ``at`` is the bucket's start; oldest first."""
+    buckets: dict[tuple[float, str, str], list[ConnectivitySample]] = {}
+    for row in rows:
+        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+        start = at.timestamp() // bucket_s * bucket_s
+        buckets.setdefault((start, row.probe, row.target), []).append(row)
+    out = []
+    for (start, probe, target), group in sorted(buckets.items()):
+        merged: dict[str, Any] = {"at": datetime.fromtimestamp(start, UTC), "probe": probe, "target": target}
+        for name in _MEANS:
+            values = [v for r in group if (v := getattr(r, name)) is not None]
+            merged[name] = round(sum(values) / len(values), 3) if values else None
+        losses = [r.loss_pct for r in group if r.loss_pct is not None]
+        merged["loss_pct"] = max(losses) if losses else None
+        oks = [r.dns_ok for r in group if r.dns_ok is not None]
+        merged["dns_ok"] = all(oks) if oks else None
+        merged["finding"], merged["finding_message"] = group[-1].finding, group[-1].finding_message
+        out.append(merged)
+    return out
+
+
 def latest(session: Session, agent_id: str) -> dict[str, ConnectivitySample]:
     """The newest row of each probe kind."""
     out: dict[str, ConnectivitySample] = {}

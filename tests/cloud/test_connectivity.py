@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
-from cloud.connectivity import history, latest
+from cloud.connectivity import downsample, history, latest
 from cloud.experience import WEIGHTS_AND_BOUNDS, experience, ramp
 from cloud.ingest import Incoming, store_batch
+from cloud.storage.connectivity import ConnectivitySample
 from protocol import Sample, TelemetryBatch
 from tests.cloud.db import enroll
 from tests.support import API_TOKEN, CloudProcess
@@ -186,3 +187,32 @@ def _speedtest(url: str) -> None:
     with urllib.request.urlopen(request, timeout=10) as response:
         counted = json.loads(response.read())
     assert counted["bytes"] == 300_000 and counted["seconds"] >= 0
+
+
+def test_downsampled_history_averages_and_keeps_the_worst_loss(sessions: sessionmaker[Session]) -> None:
+    """Ten minutes of one-minute rows in 5-minute buckets: means of the figures, the worst loss."""
+    agent_id = _agent(sessions)
+    start = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        for minute in range(10):
+            session.add(
+                ConnectivitySample(
+                    agent_id=agent_id,
+                    at=start + timedelta(minutes=minute),
+                    probe="connectivity",
+                    target="192.0.2.1",
+                    loss_pct=50.0 if minute == 7 else 0.0,
+                    latency_p50_ms=float(minute),
+                    dns_ok=minute != 8,
+                    finding="lan" if minute == 9 else "none",
+                )
+            )
+    with sessions() as session:
+        rows = history(session, agent_id, start, start + timedelta(minutes=10))
+    buckets = downsample(rows, 300)
+    assert [b["at"] for b in buckets] == [start, start + timedelta(minutes=5)]
+    assert [b["latency_p50_ms"] for b in buckets] == [2.0, 7.0]
+    assert [b["loss_pct"] for b in buckets] == [0.0, 50.0]
+    assert [b["dns_ok"] for b in buckets] == [True, False]
+    assert [b["finding"] for b in buckets] == ["none", "lan"]
+    assert buckets[0]["jitter_ms"] is None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from ...connectivity import CONNECTIVITY_PROBES, history, latest
+from ...connectivity import CONNECTIVITY_PROBES, downsample, history, latest
 from ...experience import experience
 from ...storage import ConnectivitySample
 from ..auth import PrincipalDep, check_agent
@@ -77,8 +77,12 @@ def connectivity_history(
     since: datetime | None = None,
     until: datetime | None = None,
     probe: str | None = None,
+    bucket_s: Annotated[
+        float | None, Query(ge=60, le=86400, description="one averaged row per probe, target and bucket")
+    ] = None,
 ) -> HistoryPublic:
-    """Rows in ``[since, until)`` (default: the last 24 hours), oldest first, at most 5000."""
+    """Rows in ``[since, until)`` (default: the last 24 hours), oldest first, at most 5000; with
+    ``bucket_s``, averaged per bucket (loss: the worst) for charts."""
     check_agent(session, principal, agent_id)
     end = _aware(until) if until else datetime.now(UTC)
     start = _aware(since) if since else end - timedelta(hours=24)
@@ -87,9 +91,11 @@ def connectivity_history(
     if probe is not None and probe not in CONNECTIVITY_PROBES:
         raise HTTPException(status_code=422, detail=f"probe is one of {sorted(CONNECTIVITY_PROBES)}")
     rows = history(session, agent_id, start, end, probe)
-    return HistoryPublic(
-        agent_id=agent_id, since=start, until=end, samples=[ConnectivityPublic.of(r) for r in rows]
-    )
+    if bucket_s is not None:
+        samples = [ConnectivityPublic.model_validate(r) for r in downsample(rows, bucket_s)]
+    else:
+        samples = [ConnectivityPublic.of(r) for r in rows]
+    return HistoryPublic(agent_id=agent_id, since=start, until=end, samples=samples)
 
 
 @router.get("/{agent_id}/experience")

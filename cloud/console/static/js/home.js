@@ -24,7 +24,8 @@ export async function homePage(me, agentId) {
     get(base),
     get(`${base}/experience`),
     get(`${base}/devices`),
-    get(`${base}/connectivity?since=${since.toISOString()}&until=${until.toISOString()}`),
+    // 10-minute averages (loss: the worst): 144 points a series instead of 1,440 rows.
+    get(`${base}/connectivity?since=${since.toISOString()}&until=${until.toISOString()}&bucket_s=600`),
     get(`${base}/usage`),
     get(`${base}/care/notifications?limit=10`),
     get(`${base}/consent`),
@@ -130,7 +131,7 @@ function connectivityCard(history, since, until) {
   return card("Connectivity (24 h)",
     latency.length ? lineChart(latency.slice(0, 4), { unit: " ms", since, until, label: "median latency, last 24 hours" }) : null,
     loss.length ? lineChart(loss.slice(0, 4), { unit: "%", height: 120, since, until, label: "packet loss, last 24 hours" }) : null,
-    h("p", { class: "muted" }, `${history.samples.length} measurements; latest ${ago(last.at)}: `,
+    h("p", { class: "muted" }, `10-minute averages, worst loss; latest period ${ago(last.at)}: `,
       `latency ${ms(last.latency_p50_ms)}, loss ${last.loss_pct ?? "–"}%`,
       last.finding_message
         ? h("strong", { class: last.finding && last.finding !== "none" ? "warn" : "ok" }, ` — ${last.finding_message}`)
