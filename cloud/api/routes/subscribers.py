@@ -74,12 +74,24 @@ class OwnerPublic(BaseModel):
     subscriber_id: str | None
 
 
-def _public(session: Session, household: Subscriber) -> SubscriberPublic:
-    homes = session.scalars(
-        select(Agent.id)
-        .where(Agent.subscriber_id == household.id, Agent.tenant_id == household.tenant_id)
+def _homes(session: Session, households: list[Subscriber]) -> dict[str, list[str]]:
+    """Each household's homes (of its own tenant), in one query for a whole page of results."""
+    tenants = {h.id: h.tenant_id for h in households}
+    homes: dict[str, list[str]] = {h.id: [] for h in households}
+    rows = session.execute(
+        select(Agent.subscriber_id, Agent.id, Agent.tenant_id)
+        .where(Agent.subscriber_id.in_(list(tenants)))
         .order_by(Agent.id)
     )
+    for subscriber_id, agent_id, tenant_id in rows:
+        if subscriber_id is not None and tenants.get(subscriber_id) == tenant_id:
+            homes[subscriber_id].append(agent_id)
+    return homes
+
+
+def _public(session: Session, household: Subscriber, homes: list[str] | None = None) -> SubscriberPublic:
+    if homes is None:
+        homes = _homes(session, [household])[household.id]
     return SubscriberPublic(
         id=household.id,
         tenant_id=household.tenant_id,
@@ -89,7 +101,7 @@ def _public(session: Session, household: Subscriber) -> SubscriberPublic:
         tier=household.tier,
         plan_id=household.plan_id,
         created_at=household.created_at,
-        agent_ids=list(homes),
+        agent_ids=homes,
     )
 
 
@@ -150,7 +162,9 @@ def list_subscribers(
                 Subscriber.email.ilike(pattern, escape="\\"),
             )
         )
-    return [_public(session, s) for s in session.scalars(query)]
+    households = list(session.scalars(query))
+    homes = _homes(session, households)
+    return [_public(session, h, homes[h.id]) for h in households]
 
 
 @router.get("/subscribers/{subscriber_id}")
