@@ -95,12 +95,16 @@ PAGE: dict[str, str] = {
     "agent": "/api/v1/agents/{a}",
     "experience": "/api/v1/agents/{a}/experience",
     "devices": "/api/v1/agents/{a}/devices",
-    "connectivity 24h": "/api/v1/agents/{a}/connectivity",
-    "connectivity/latest": "/api/v1/agents/{a}/connectivity/latest",
+    "connectivity 24h": "/api/v1/agents/{a}/connectivity?bucket_s=600",
     "usage": "/api/v1/agents/{a}/usage",
-    "usage/devices": "/api/v1/agents/{a}/usage/devices",
-    "care/notifications": "/api/v1/agents/{a}/care/notifications",
+    "care/notifications": "/api/v1/agents/{a}/care/notifications?limit=10",
     "consent": "/api/v1/agents/{a}/consent",
+    "commands": "/api/v1/agents/{a}/commands?limit=10",
+}
+#: Also measured one at a time: the latest values and the per-device breakdown (self-care, reports).
+EXTRA: dict[str, str] = {
+    "connectivity/latest": "/api/v1/agents/{a}/connectivity/latest",
+    "usage/devices": "/api/v1/agents/{a}/usage/devices",
 }
 SEARCH_REF, SEARCH_NAME = "subscribers?q=<reference>", "subscribers?q=<last name>"
 
@@ -677,7 +681,7 @@ async def one_at_a_time(base: str, login: tuple[str, str], homes: list[Home]) ->
     async with httpx.AsyncClient(timeout=120) as client:
         token = await _login(client, base, *login)
         for home in homes:
-            for name, path in PAGE.items():
+            for name, path in (PAGE | EXTRA).items():
                 seconds, status, size = await _get(client, base, path.format(a=home.agent_id), token)
                 results.add(name, seconds, status)
                 results.sizes[name] = size
