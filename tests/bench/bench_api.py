@@ -708,7 +708,7 @@ def report(results: Results, elapsed: float, csrs: int, blocks: tuple[int, int] 
     for name, values in results.by_endpoint.items():
         print(_line(name, values))
     for name, values in (
-        ("home page (9 in parallel)", results.pages),
+        (f"home page ({len(PAGE)} in parallel)", results.pages),
         ("search (one request)", results.searches),
     ):
         print(_line(name, values))
