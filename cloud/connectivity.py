@@ -18,6 +18,8 @@ from .storage.connectivity import ConnectivitySample
 
 CONNECTIVITY_PROBES = frozenset({"connectivity", "ping", "dns", "download", "upload"})
 HISTORY_LIMIT = 5000
+#: Rows read for a bucketed answer: a whole day of every probe at one a minute, and more.
+BUCKETED_LIMIT = 50_000
 
 
 def _float(value: Any) -> float | None:
@@ -94,7 +96,13 @@ def apply_connectivity(session: Session, agent_id: str, sample: Sample) -> None:
 
 
 def history(
-    session: Session, agent_id: str, since: datetime, until: datetime, probe: str | None = None
+    session: Session,
+    agent_id: str,
+    since: datetime,
+    until: datetime,
+    probe: str | None = None,
+    *,
+    limit: int = HISTORY_LIMIT,
 ) -> list[ConnectivitySample]:
     """The window's rows, oldest first; at most the newest HISTORY_LIMIT of them (a long window keeps
     its recent end, which is what a score and a chart need most)."""
@@ -104,7 +112,7 @@ def history(
     if probe:
         query = query.where(ConnectivitySample.probe == probe)
     newest = session.scalars(
-        query.order_by(ConnectivitySample.at.desc(), ConnectivitySample.id.desc()).limit(HISTORY_LIMIT)
+        query.order_by(ConnectivitySample.at.desc(), ConnectivitySample.id.desc()).limit(limit)
     )
     return list(reversed(list(newest)))
 

@@ -185,10 +185,21 @@ def queued_for(session: Session, agent_id: str, key: Ed25519PrivateKey) -> list[
     return out
 
 
-def expire_overdue(session: Session, now: datetime | None = None) -> None:
+def expire_overdue(
+    session: Session,
+    now: datetime | None = None,
+    *,
+    agent_id: str | None = None,
+    command_id: str | None = None,
+) -> None:
+    """Mark commands past their expiry as expired: those of one home or one command when named
+    (what a read is about), so a page load or a live stream does not rewrite the whole table."""
     moment = now or datetime.now(UTC)
-    session.execute(
-        update(CommandRecord)
-        .where(CommandRecord.state.in_(("sent", "running", "queued")), CommandRecord.expires_at <= moment)
-        .values(state="expired", finished_at=moment)
+    query = update(CommandRecord).where(
+        CommandRecord.state.in_(("sent", "running", "queued")), CommandRecord.expires_at <= moment
     )
+    if agent_id is not None:
+        query = query.where(CommandRecord.agent_id == agent_id)
+    if command_id is not None:
+        query = query.where(CommandRecord.id == command_id)
+    session.execute(query.values(state="expired", finished_at=moment))

@@ -3,10 +3,12 @@ own homes only, and the audit log names the real actor. SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -344,9 +346,12 @@ def test_audit_records_the_real_actor(world: World) -> None:
     # The subscriber sees what was done on their home, and nothing of the neighbour's.
     theirs = world.client.get("/api/v1/me/audit", headers=me).json()
     assert {e["agent_id"] for e in theirs} == {alpha.agent}
+    # Which role acted, never the staff login's name (a subscriber could lock that login out).
     assert any(
-        e["actor"] == "csr-alpha" and e["details"].get("params") == {"host": "192.0.2.9"} for e in theirs
+        e["actor"] == "support (csr)" and e["details"].get("params") == {"host": "192.0.2.9"} for e in theirs
     )
+    assert not any("csr-alpha" in json.dumps(e) for e in theirs), theirs
+    assert any(e["actor"] == "you" and e["action"] == "care_preferences" for e in theirs)
     # The CSR's own actions; beta's supervisor sees none of it.
     mine = world.client.get("/api/v1/me/audit", headers=csr).json()
     assert mine
@@ -397,3 +402,32 @@ def _beta_state(world: World) -> dict[str, Any]:
                 select(func.count()).select_from(UsagePlan).where(UsagePlan.agent_id == beta.agent)
             ),
         }
+
+
+def test_a_consent_commands_result_is_for_technicians(world: World) -> None:
+    """A csr sees that a support bundle ran on a home, not what it returned."""
+    alpha = world.ids["alpha"]
+    now = datetime.now(UTC)
+    with world.sessions.begin() as session:
+        session.add(
+            CommandRecord(
+                id=uuid.uuid4().hex,
+                agent_id=alpha.agent,
+                name="support_bundle",
+                params={},
+                issued_by=alpha.username("technician"),
+                issued_at=now,
+                expires_at=now + timedelta(minutes=2),
+                state="complete",
+                status="Complete",
+                result={"logs": "the home's recent log lines"},
+                finished_at=now,
+            )
+        )
+    path = f"/api/v1/agents/{alpha.agent}/commands"
+    csr, technician = world.headers("alpha", "csr"), world.headers("alpha", "technician")
+    as_csr = {c["name"]: c for c in world.client.get(path, headers=csr).json()}
+    as_tech = {c["name"]: c for c in world.client.get(path, headers=technician).json()}
+    assert as_csr["support_bundle"]["state"] == "complete" and as_csr["support_bundle"]["result"] is None
+    assert as_csr["ping"]["result"] is not None, "routine results stay visible"
+    assert as_tech["support_bundle"]["result"] == {"logs": "the home's recent log lines"}

@@ -36,6 +36,11 @@ def test_supervisor_sees_the_tenant_team(world: World) -> None:
     )
     assert verdict.status_code == 201, verdict.text
 
+    # The subscriber's own consent is theirs, not team work.
+    subscriber = world.headers("alpha", "subscriber")
+    consent = f"/api/v1/agents/{alpha.agent}/consent"
+    granted = world.client.put(consent, json={"minutes": 30}, headers=subscriber)
+    assert granted.status_code == 200, granted.text
     reply = world.client.get("/api/v1/team/figures?days=7", headers=world.headers("alpha", "supervisor"))
     assert reply.status_code == 200, reply.text
     body = reply.json()

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from protocol.catalogue import CATALOGUE
+
 from ...remote import FINAL_STATES, CommandRejected, expire_overdue, issue
 from ...storage.assistance import AuditEntry, CommandRecord
 from ..auth import Principal, StaffDep, SupervisorDep, check_may_send, load_agent, load_command
@@ -59,7 +61,12 @@ class AuditPublic(BaseModel):
     outcome: str
 
 
-def _public(record: CommandRecord) -> CommandPublic:
+def _public(record: CommandRecord, principal: Principal | None = None) -> CommandPublic:
+    """``principal`` below technician sees that a consent command ran, not what it returned (a
+    support bundle's contents are for whoever may run it)."""
+    definition = CATALOGUE.get(record.name)
+    hidden = principal is not None and definition is not None and definition.consent
+    hidden = hidden and principal is not None and not principal.at_least("technician")
     return CommandPublic(
         command_id=record.id,
         agent_id=record.agent_id,
@@ -70,7 +77,7 @@ def _public(record: CommandRecord) -> CommandPublic:
         expires_at=record.expires_at,
         state=record.state,
         status=record.status,
-        result=record.result,
+        result=None if hidden else record.result,
         started_at=record.started_at,
         finished_at=record.finished_at,
     )
@@ -78,8 +85,8 @@ def _public(record: CommandRecord) -> CommandPublic:
 
 def _load(sessions: sessionmaker[Session], command_id: str, principal: Principal) -> CommandPublic:
     with sessions.begin() as session:
-        expire_overdue(session)
-        return _public(load_command(session, principal, command_id))
+        expire_overdue(session, command_id=command_id)
+        return _public(load_command(session, principal, command_id), principal)
 
 
 @router.post("/agents/{agent_id}/commands", status_code=status.HTTP_202_ACCEPTED)
@@ -134,14 +141,14 @@ def list_commands(
     """The home's latest commands, newest first: what colleagues already ran, and their results."""
     with request.app.state.sessions.begin() as session:
         load_agent(session, principal, agent_id)
-        expire_overdue(session)
+        expire_overdue(session, agent_id=agent_id)
         query = (
             select(CommandRecord)
             .where(CommandRecord.agent_id == agent_id)
             .order_by(CommandRecord.issued_at.desc())
             .limit(limit)
         )
-        return [_public(r) for r in session.scalars(query)]
+        return [_public(r, principal) for r in session.scalars(query)]
 
 
 @router.get("/commands/{command_id}")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from ...connectivity import CONNECTIVITY_PROBES, downsample, history, latest
+from ...connectivity import BUCKETED_LIMIT, CONNECTIVITY_PROBES, HISTORY_LIMIT, downsample, history, latest
 from ...experience import experience
 from ...storage import ConnectivitySample
 from ..auth import PrincipalDep, check_agent
@@ -90,7 +90,7 @@ def connectivity_history(
         raise HTTPException(status_code=422, detail="since must be before until, at most 31 days apart")
     if probe is not None and probe not in CONNECTIVITY_PROBES:
         raise HTTPException(status_code=422, detail=f"probe is one of {sorted(CONNECTIVITY_PROBES)}")
-    rows = history(session, agent_id, start, end, probe)
+    rows = history(session, agent_id, start, end, probe, limit=BUCKETED_LIMIT if bucket_s else HISTORY_LIMIT)
     if bucket_s is not None:
         samples = [ConnectivityPublic.model_validate(r) for r in downsample(rows, bucket_s)]
     else:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from ...storage import Agent, AuditEntry, Subscriber
+from ...storage import Agent, AuditEntry, Subscriber, User
 from ..auth import PrincipalDep, scope_agents
 from ..deps import SessionDep
 from .commands import AuditPublic, audit_public
@@ -62,4 +62,23 @@ def my_audit(
         query = query.where(AuditEntry.actor_user_id == principal.user_id)
     else:
         query = query.where(AuditEntry.actor_user_id.is_(None), AuditEntry.actor == principal.username)
-    return [audit_public(e) for e in session.scalars(query)]
+    entries = list(session.scalars(query))
+    if not principal.is_subscriber:
+        return [audit_public(e) for e in entries]
+    # A subscriber learns which role acted, never a staff login name (which, with the tenant id
+    # they know, would let them lock that login out with wrong passwords).
+    actors = {e.actor_user_id for e in entries if e.actor_user_id}
+    roles: dict[str, str] = {}
+    for uid, role in session.execute(select(User.id, User.role).where(User.id.in_(actors))):
+        roles[uid] = role
+    out = []
+    for entry in entries:
+        public = audit_public(entry)
+        if entry.actor_user_id == principal.user_id:
+            actor = "you"
+        elif entry.actor_user_id in roles:
+            actor = f"support ({roles[entry.actor_user_id]})"
+        else:
+            actor = "your provider"
+        out.append(public.model_copy(update={"actor": actor, "actor_user_id": None}))
+    return out

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from ...accounts import SUBSCRIBER_ROLE
 from ...storage import Agent, AuditEntry, User
 from ...storage.assistance import CommandRecord
 from ..auth import SupervisorDep, scope_agents
@@ -66,7 +67,12 @@ def team_figures(
     for entry in entries:
         people.setdefault(entry.actor_user_id or "", []).append(entry)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(people))))}
-    figures = [_person(uid, rows, users.get(uid), outcomes) for uid, rows in people.items()]
+    # Staff only: a subscriber's own actions (consent) are not team work. Deleted logins stay.
+    figures = [
+        _person(uid, rows, users.get(uid), outcomes)
+        for uid, rows in people.items()
+        if (user := users.get(uid)) is None or user.role != SUBSCRIBER_ROLE
+    ]
     figures.sort(key=lambda p: (-p.actions, p.username))
     homes = scope_agents(select(func.count()).select_from(Agent), principal)
     online = homes.where(Agent.online.is_(True))

@@ -7,7 +7,8 @@ export const API = "/api/v1";
 
 export class ApiError extends Error {
   constructor(status, detail) {
-    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    // FastAPI's validation errors are a list: show the first message, not the JSON.
+    super(typeof detail === "string" ? detail : Array.isArray(detail) && detail[0]?.msg ? detail[0].msg : JSON.stringify(detail));
     this.status = status;
   }
 }
@@ -71,6 +72,8 @@ async function refresh() {
     const current = session();
     if (!current?.refresh) throw new ApiError(401, "not logged in");
     const tokens = await tokenRequest({ grant_type: "refresh_token", refresh_token: current.refresh });
+    // Logged out (or logged in anew) meanwhile: do not bring the old session back.
+    if (session()?.refresh !== current.refresh) throw new ApiError(401, "the session changed");
     save({ ...current, access: tokens.access_token, refresh: tokens.refresh_token });
   })().finally(() => { refreshing = null; });
   return refreshing;

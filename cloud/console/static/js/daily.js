@@ -35,18 +35,31 @@ function verdict(entry) {
   const cell = h("span", {});
   const show = () => {
     if (entry.feedback.length) {
-      cell.replaceChildren(...entry.feedback.map((v) => badge(v.replace("_", " "), v === "confirmed" ? "warn" : "muted")));
+      cell.replaceChildren(...entry.feedback.map((v) => {
+        const mark = badge(v.replace("_", " "), v === "confirmed" ? "warn" : "muted");
+        mark.tabIndex = -1;
+        return mark;
+      }));
       return;
     }
+    const what = `${entry.device_name || entry.device} (${entry.kind})`;
+    const confirm = h("button", { type: "button", class: "secondary", "aria-label": `Confirm: ${what}`, onclick: () => send("confirmed") }, "Confirm");
+    const reject = h("button", { type: "button", class: "secondary", "aria-label": `False alarm: ${what}`, onclick: () => send("false_alarm") }, "False alarm");
     const send = async (value) => {
-      await post(`/care/daily-list/${entry.id}/feedback`, { verdict: value });
+      confirm.disabled = reject.disabled = true; // one verdict per click, however fast the clicks
+      try {
+        await post(`/care/daily-list/${entry.id}/feedback`, { verdict: value });
+      } catch (exc) {
+        confirm.disabled = reject.disabled = false;
+        cell.append(h("span", { class: "error", role: "alert" }, ` ${exc.message}`));
+        return;
+      }
       entry.feedback.push(value);
       toast("Verdict saved.");
       show();
+      cell.querySelector(".badge")?.focus();
     };
-    cell.replaceChildren(
-      h("button", { type: "button", class: "secondary", onclick: () => send("confirmed") }, "Confirm"), " ",
-      h("button", { type: "button", class: "secondary", onclick: () => send("false_alarm") }, "False alarm"));
+    cell.replaceChildren(confirm, " ", reject);
   };
   show();
   return cell;

@@ -15,6 +15,10 @@ const DIAGNOSTICS = [
   { name: "support_bundle", label: "Support bundle (needs consent)", param: null, role: "technician" },
 ];
 
+const BUCKET_S = 600;
+// A missing bucket is an outage (or an agent that did not report): the line breaks there.
+const GAP_MS = 1.5 * BUCKET_S * 1000;
+
 export async function homePage(me, agentId) {
   const base = `/agents/${encodeURIComponent(agentId)}`;
   const until = new Date();
@@ -25,7 +29,7 @@ export async function homePage(me, agentId) {
     get(`${base}/experience`),
     get(`${base}/devices`),
     // 10-minute averages (loss: the worst): 144 points a series instead of 1,440 rows.
-    get(`${base}/connectivity?since=${since.toISOString()}&until=${until.toISOString()}&bucket_s=600`),
+    get(`${base}/connectivity?since=${since.toISOString()}&until=${until.toISOString()}&bucket_s=${BUCKET_S}`),
     get(`${base}/usage`),
     get(`${base}/care/notifications?limit=10`),
     get(`${base}/consent`),
@@ -127,12 +131,13 @@ function connectivityCard(history, since, until) {
   if (!latency.length && !loss.length) {
     return card("Connectivity (24 h)", h("p", { class: "muted" }, "No measurement in the last 24 hours."));
   }
-  const last = history.samples[history.samples.length - 1];
+  // The gateway's newest bucket (rows are ordered by bucket, then probe name).
+  const last = history.samples.findLast((r) => r.probe === "connectivity") ?? history.samples.at(-1);
   return card("Connectivity (24 h)",
-    latency.length ? lineChart(latency.slice(0, 4), { unit: " ms", since, until, label: "median latency, last 24 hours" }) : null,
-    loss.length ? lineChart(loss.slice(0, 4), { unit: "%", height: 120, since, until, label: "packet loss, last 24 hours" }) : null,
+    latency.length ? lineChart(latency.slice(0, 4), { unit: " ms", since, until, gapMs: GAP_MS, label: "median latency, last 24 hours" }) : null,
+    loss.length ? lineChart(loss.slice(0, 4), { unit: "%", height: 120, since, until, gapMs: GAP_MS, label: "packet loss, last 24 hours" }) : null,
     h("p", { class: "muted" }, `10-minute averages, worst loss; latest period ${ago(last.at)}: `,
-      `latency ${ms(last.latency_p50_ms)}, loss ${last.loss_pct ?? "–"}%`,
+      `latency ${ms(last.latency_p50_ms)}, loss ${last.loss_pct === null ? "–" : `${last.loss_pct}%`}`,
       last.finding_message
         ? h("strong", { class: last.finding && last.finding !== "none" ? "warn" : "ok" }, ` — ${last.finding_message}`)
         : null));
@@ -140,14 +145,18 @@ function connectivityCard(history, since, until) {
 
 function usageCard(usage, names) {
   if (usage instanceof Error) return card("Usage this cycle", failed(usage));
-  const reach = usage.cap_reached_at
-    ? h("p", { class: "warn" }, `On course to reach the cap on ${when(usage.cap_reached_at)}.`)
-    : null;
+  const tz = usage.timezone;
+  const over = usage.cap_bytes !== null && usage.total_bytes >= usage.cap_bytes;
+  const reach = over
+    ? h("p", { class: "bad" }, `Cap reached: ${bytes(usage.total_bytes - usage.cap_bytes)} over.`)
+    : usage.cap_reached_at
+      ? h("p", { class: "warn" }, `On course to reach the cap on ${when(usage.cap_reached_at, tz)}.`)
+      : null;
   return card("Usage this cycle",
     gauge(usage.total_bytes, usage.projected_bytes, usage.cap_bytes),
     reach,
     usage.daily.length ? dayBars(usage.daily, { label: "usage per day this cycle" }) : null,
-    h("p", { class: "muted" }, `Cycle ${when(usage.cycle_start)} – ${when(usage.cycle_end)} (${usage.timezone})`),
+    h("p", { class: "muted" }, `Cycle ${when(usage.cycle_start, tz)} – ${when(usage.cycle_end, tz)}`),
     table("Top devices", [
       { title: "Device", value: (d) => (d.device === "other" ? "other (not attributed)" : names.get(d.device.toLowerCase()) || d.device) },
       { title: "Down", num: true, value: (d) => bytes(d.bytes_rx) },
@@ -187,6 +196,11 @@ function recentCard(agentId, commands) {
     h("h2", { id: "h-recent-diagnostics" }, "Recent diagnostics"), list, shown);
 }
 
+function outcomeTone(command) {
+  if (command.state === "complete") return command.status && command.status !== "Complete" ? "warn" : "ok";
+  return command.state === "error" || command.state === "expired" ? "bad" : "muted";
+}
+
 function recentTable(commands, shown) {
   const target = (c) => Object.values(c.params).filter((v) => typeof v === "string").join(" ") || "–";
   return table("", [
@@ -194,8 +208,8 @@ function recentTable(commands, shown) {
       { title: "Command", value: (c) => c.name },
       { title: "Target", value: (c) => target(c) },
       { title: "By", value: (c) => c.issued_by },
-      { title: "Outcome", value: (c) => badge(c.status || c.state, c.state === "complete" ? "ok" : c.state === "failed" || c.state === "expired" ? "bad" : "muted") },
-      { title: "", value: (c) => (c.result ? h("button", { type: "button", class: "secondary", onclick: () => shown.replaceChildren(h("h3", {}, `${c.name} ${target(c)}`), resultView(c)) }, "Result") : "") },
+      { title: "Outcome", value: (c) => badge(c.status || c.state, outcomeTone(c)) },
+      { title: "", value: (c) => (c.result ? h("button", { type: "button", class: "secondary", "aria-label": `Result of ${c.name} ${target(c)}`, onclick: () => shown.replaceChildren(h("h3", {}, `${c.name} ${target(c)}`), resultView(c)) }, "Result") : "") },
     ], commands, { empty: "Nothing was run on this home yet.", label: "recent diagnostics" });
 }
 
@@ -230,23 +244,35 @@ function diagnosticsCard(me, agentId, devices) {
     run.disabled = true;
     output.replaceChildren();
     state.textContent = `Sending ${spec.label}…`;
+    // Leaving the page ends the live stream (and the server's polling for it).
+    const leave = new AbortController();
+    window.addEventListener("hashchange", () => leave.abort(), { once: true });
+    let sent = null;
     try {
-      const sent = await post(`/agents/${encodeURIComponent(agentId)}/commands`, { name: spec.name, params });
+      sent = await post(`/agents/${encodeURIComponent(agentId)}/commands`, { name: spec.name, params });
       state.textContent = `Sent; waiting for the agent (${sent.state}).`;
+      let final = null;
       await follow(`/commands/${sent.command_id}/events`, (kind, command) => {
         state.textContent = kind === "result"
           ? `Finished: ${command.state}${command.status ? ` (${command.status})` : ""}.`
           : `The agent is ${command.state === "running" ? "running it" : command.state}…`;
-        if (kind === "result") {
-          output.replaceChildren(resultView(command));
-          window.dispatchEvent(new Event("homediag:command-done"));
-        }
-      });
+        if (kind === "result") final = command;
+      }, leave.signal);
+      // The stream can end without a result (a proxy cut it): ask once more.
+      final ??= await get(`/commands/${sent.command_id}`);
+      if (!final.result && !["complete", "error", "expired"].includes(final.state)) {
+        state.textContent = `Still ${final.state}; see Recent diagnostics for the result.`;
+      } else {
+        state.textContent = `Finished: ${final.state}${final.status ? ` (${final.status})` : ""}.`;
+        output.replaceChildren(resultView(final));
+      }
+      window.dispatchEvent(new Event("homediag:command-done"));
     } catch (exc) {
+      if (leave.signal.aborted) return;
       state.textContent = "";
+      const what = sent ? "Sent, but following it failed" : "Refused";
       output.replaceChildren(h("p", { class: "error", role: "alert" },
-        exc instanceof ApiError ? `Refused (${exc.status}): ${exc.message}` : `Failed: ${exc.message}`));
-      toast("The diagnostic did not run.");
+        exc instanceof ApiError ? `${what} (${exc.status}): ${exc.message}` : `${what}: ${exc.message}`));
     } finally {
       run.disabled = false;
     }

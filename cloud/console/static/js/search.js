@@ -7,12 +7,24 @@ export async function searchPage() {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const q = params.get("q") || "";
   const input = h("input", { name: "q", type: "search", value: q, placeholder: "reference, name or e-mail", autofocus: true });
-  const results = h("div", { "aria-live": "polite" });
+  const results = h("div", {});
+  // Announce the count only, not every row of the table.
+  const status = h("p", { role: "status", class: "muted" });
+  let latest = 0;
   const form = h("form", { class: "row", role: "search", "aria-label": "Subscriber search" },
     field("Find a subscriber", input), h("button", { type: "submit" }, "Search"));
 
   async function run(query) {
-    const rows = await get(`/subscribers?q=${encodeURIComponent(query)}&limit=50`);
+    const mine = ++latest;
+    let rows;
+    try {
+      rows = await get(`/subscribers?q=${encodeURIComponent(query)}&limit=50`);
+    } catch (exc) {
+      if (mine === latest) status.replaceChildren(h("span", { class: "error", role: "alert" }, `Search failed: ${exc.message}`));
+      return;
+    }
+    if (mine !== latest) return; // an older search answered after a newer one
+    status.textContent = `${rows.length} match${rows.length === 1 ? "" : "es"}`;
     results.replaceChildren(table(`${rows.length} subscriber${rows.length === 1 ? "" : "s"}`, [
       { title: "Reference", value: (r) => r.reference },
       { title: "Name", value: (r) => r.name || "–" },
@@ -30,5 +42,5 @@ export async function searchPage() {
     await run(input.value);
   });
   await run(q);
-  return h("div", {}, h("h1", {}, "Subscribers"), card("Search", form, results));
+  return h("div", {}, h("h1", {}, "Subscribers"), card("Search", form, status, results));
 }

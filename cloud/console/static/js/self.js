@@ -11,44 +11,53 @@ export async function selfPage(me) {
   if (!homes.length) {
     sections.push(card("No agent yet", h("p", {}, "Install the homediag agent on your gateway or PC and pair it with the code below.")));
   }
-  for (const id of homes) sections.push(await homeSections(id, homes.length > 1));
+  sections.push(...(await Promise.all(homes.map((id) => homeSections(id, homes.length > 1)))));
   sections.push(h("div", { class: "grid" }, pairingCard(), await activityCard()));
   return h("div", {}, ...sections);
 }
 
 async function homeSections(agentId, several) {
   const base = `/agents/${encodeURIComponent(agentId)}`;
-  const [agent, usage, devices, alerts, consent] = await Promise.all([
+  // Each part on its own: one that fails says so and the rest still shows.
+  const parts = await Promise.allSettled([
     get(base), get(`${base}/usage`), get(`${base}/devices`),
     get(`${base}/care/notifications?limit=10`), get(`${base}/consent`),
   ]);
+  const [agent, usage, devices, alerts, consent] = parts.map((p) => (p.status === "fulfilled" ? p.value : p.reason));
+  const failed = (title, exc) => card(title, h("p", { class: "error" }, `Could not load: ${exc.message}`));
+  const names = new Map(devices instanceof Error ? [] : devices.devices.map((d) =>
+    [d.PhysAddress.toLowerCase(), d.HostName || d.vendor || d.PhysAddress]));
   return h("div", { class: "grid", "data-home": agentId },
-    several ? h("h2", { class: "wide" }, agent.hostname || agentId) : null,
-    usageCard(usage),
-    consentCard(agentId, consent),
-    card("My devices", table("", [
+    several ? h("h2", { class: "span" }, agent instanceof Error ? agentId : agent.hostname || agentId) : null,
+    usage instanceof Error ? failed("My usage this cycle", usage) : usageCard(usage, names),
+    consent instanceof Error ? failed("Remote assistance", consent) : consentCard(agentId, consent),
+    devices instanceof Error ? failed("My devices", devices) : card("My devices", table("", [
       { title: "Device", value: (d) => d.HostName || d.vendor || d.PhysAddress },
       { title: "Kind", value: (d) => d.kind },
       { title: "State", value: (d) => (d.Active ? badge("online", "ok") : badge("offline", "muted")) },
       { title: "Seen", value: (d) => ago(d.last_seen) },
     ], devices.devices, { empty: "No device found yet.", label: "my devices" })),
-    card("My alerts", table("", [
+    alerts instanceof Error ? failed("My alerts", alerts) : card("My alerts", table("", [
       { title: "When", value: (a) => when(a.created_at) },
       { title: "Alert", value: (a) => a.subject },
     ], alerts, { empty: "No alert.", label: "my alerts" })));
 }
 
-function usageCard(usage) {
+function usageCard(usage, names) {
   const top = usage.top_devices.slice(0, 3);
+  const tz = usage.timezone;
+  const over = usage.cap_bytes !== null && usage.total_bytes >= usage.cap_bytes;
   return card("My usage this cycle",
     gauge(usage.total_bytes, usage.projected_bytes, usage.cap_bytes),
-    usage.cap_reached_at
-      ? h("p", { class: "warn" }, `At this pace you reach your cap on ${when(usage.cap_reached_at)}.`)
-      : usage.cap_bytes ? h("p", { class: "ok" }, "At this pace you stay within your cap.") : null,
+    over
+      ? h("p", { class: "bad" }, `You have used your whole allowance: ${bytes(usage.total_bytes - usage.cap_bytes)} over.`)
+      : usage.cap_reached_at
+        ? h("p", { class: "warn" }, `At this pace you reach your cap on ${when(usage.cap_reached_at, tz)}.`)
+        : usage.cap_bytes ? h("p", { class: "ok" }, "At this pace you stay within your cap.") : null,
     usage.daily.length ? dayBars(usage.daily, { label: "usage per day this cycle" }) : null,
-    h("p", { class: "muted" }, `Cycle ends ${when(usage.cycle_end)}.`),
+    h("p", { class: "muted" }, `Cycle ends ${when(usage.cycle_end, tz)}.`),
     top.length ? table("Largest users", [
-      { title: "Device", value: (d) => d.device },
+      { title: "Device", value: (d) => (d.device === "other" ? "other (not attributed)" : names.get(d.device.toLowerCase()) || d.device) },
       { title: "Used", num: true, value: (d) => bytes(d.bytes_rx + d.bytes_tx) },
     ], top, { label: "largest users" }) : null);
 }
@@ -97,7 +106,7 @@ function pairingCard() {
       out.replaceChildren(h("span", { class: "error", role: "alert" }, exc.message));
     }
   });
-  return card("Add a new agent", h("p", {}, "Run `homediag-agent enroll` on the new device and enter this code."), button, out);
+  return card("Add a new agent", h("p", {}, "Run ", h("code", {}, "homediag-agent enroll"), " on the new device and enter this code."), button, out);
 }
 
 async function activityCard() {

@@ -73,10 +73,12 @@ export function bytes(n) {
   return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-export function when(iso) {
+// In ``tz`` when given (a plan's time zone, named in the text), else the browser's own.
+export function when(iso, tz) {
   if (!iso) return "–";
-  const date = new Date(iso);
-  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const options = { dateStyle: "medium", timeStyle: "short" };
+  if (!tz) return new Date(iso).toLocaleString(undefined, options);
+  return `${new Date(iso).toLocaleString(undefined, { ...options, timeZone: tz })} (${tz})`;
 }
 
 export function ago(iso) {
@@ -93,9 +95,11 @@ export function ms(value) {
 }
 
 const COLOURS = ["#0b5cad", "#c2410c", "#6d28d9", "#0f766e"];
+// Each series also has its own dash, so colour is never the only difference.
+const DASHES = ["", "6 3", "2 3", "8 3 2 3"];
 
 // A time-series line chart: series = [{name, points: [[Date, number|null], ...]}]; a gap where null.
-export function lineChart(series, { unit = "", height = 180, since, until, label }) {
+export function lineChart(series, { unit = "", height = 180, since, until, label, gapMs = Infinity }) {
   const width = 560;
   const pad = { l: 44, r: 8, t: 8, b: 22 };
   const values = series.flatMap((x) => x.points.map((p) => p[1])).filter((v) => v !== null && Number.isFinite(v));
@@ -119,15 +123,26 @@ export function lineChart(series, { unit = "", height = 180, since, until, label
   series.forEach((serie, i) => {
     let d = "";
     let pen = false;
+    let previous = -Infinity;
     for (const [t, v] of serie.points) {
       if (v === null || !Number.isFinite(v)) { pen = false; continue; }
+      if (t.getTime() - previous > gapMs) pen = false;
+      previous = t.getTime();
       d += `${pen ? "L" : "M"}${x(t.getTime()).toFixed(1)},${y(v).toFixed(1)}`;
       pen = true;
     }
-    svg.append(s("path", { d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 2 }));
+    // Few points (a new agent, or an outage around them): mark each, a lone one has no line.
+    if (serie.points.length < 30) {
+      for (const [t, v] of serie.points) {
+        if (v !== null && Number.isFinite(v)) svg.append(s("circle", { cx: x(t.getTime()), cy: y(v), r: 2.5, fill: COLOURS[i % COLOURS.length] }));
+      }
+    }
+    const dash = DASHES[i % DASHES.length];
+    svg.append(s("path", { d, fill: "none", stroke: COLOURS[i % COLOURS.length], "stroke-width": 2, ...(dash ? { "stroke-dasharray": dash } : {}) }));
   });
   const legend = h("div", { class: "legend" }, series.map((serie, i) =>
-    h("span", {}, h("i", { style: { background: COLOURS[i % COLOURS.length] } }), serie.name)));
+    h("span", {}, s("svg", { width: 18, height: 6, "aria-hidden": "true" },
+      s("line", { x1: 0, y1: 3, x2: 18, y2: 3, stroke: COLOURS[i % COLOURS.length], "stroke-width": 2, ...(DASHES[i % DASHES.length] ? { "stroke-dasharray": DASHES[i % DASHES.length] } : {}) })), " ", serie.name)));
   return h("figure", { class: "plain" }, legend, svg);
 }
 
