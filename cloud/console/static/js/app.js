@@ -48,9 +48,9 @@ function loginPage() {
       const me = await login(data.get("tenant"), data.get("username"), data.get("password"));
       location.hash = landing(me);
     } catch (exc) {
-      error.textContent = exc instanceof ApiError && exc.status === 429
-        ? `Too many attempts: ${exc.message}`
-        : "Wrong operator, username or password.";
+      if (exc instanceof ApiError && exc.status === 429) error.textContent = `Too many attempts: ${exc.message}`;
+      else if (exc instanceof ApiError && exc.status === 400) error.textContent = "Wrong operator, username or password.";
+      else error.textContent = `Could not log in: ${exc.message}`;
     } finally {
       button.disabled = false;
     }

@@ -195,8 +195,10 @@ export function gauge(used, projected, cap) {
     : `${bytes(used)} used this cycle (no cap)`;
   return h("div", {},
     h("div", {
-      class: "gauge", role: "meter", "aria-label": "usage this cycle", "aria-valuemin": 0,
-      "aria-valuemax": cap || used || 1, "aria-valuenow": used, "aria-valuetext": text,
+      // A meter needs a maximum: with a cap it is the cap (clamped past it), without one an image.
+      class: "gauge", role: cap ? "meter" : "img", "aria-label": cap ? "usage this cycle" : text,
+      "aria-valuemin": cap ? 0 : null, "aria-valuemax": cap || null,
+      "aria-valuenow": cap ? Math.min(used, cap) : null, "aria-valuetext": cap ? text : null,
     },
     projected ? h("div", { class: "proj", style: { width: pct(projected) } }) : null,
     h("div", { class: "used", style: { width: pct(used) } }),
