@@ -12,11 +12,12 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from protocol.catalogue import MAX_CONSENT_MINUTES
+
 from .errors import ConfigError
 from .identity import write_atomic
 
 CONSENT_FILE = "consent.json"
-MAX_CONSENT_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)

@@ -126,8 +126,7 @@ def downsample(rows: list[ConnectivitySample], bucket_s: float) -> list[dict[str
     bucket's last finding. ``at`` is the bucket's start; oldest first."""
     buckets: dict[tuple[float, str, str], list[ConnectivitySample]] = {}
     for row in rows:
-        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
-        start = at.timestamp() // bucket_s * bucket_s
+        start = row.at.timestamp() // bucket_s * bucket_s  # stored aware (storage.models.UTCDateTime)
         buckets.setdefault((start, row.probe, row.target), []).append(row)
     out = []
     for (start, probe, target), group in sorted(buckets.items()):

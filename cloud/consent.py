@@ -18,12 +18,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol.catalogue import MAX_CONSENT_MINUTES
+
 from . import audit
 from .storage import Sample
 from .storage.assistance import WebConsent
-
-#: Longest session a subscriber can grant, as on the device (agent/consent.py).
-MAX_CONSENT_MINUTES = 24 * 60
 
 Source = Literal["device", "web"]
 
@@ -103,18 +102,17 @@ def grant(session: Session, actor: audit.Actor, agent_id: str, minutes: int, now
     if not 0 < minutes <= MAX_CONSENT_MINUTES:
         raise ValueError(f"consent lasts between 1 and {MAX_CONSENT_MINUTES} minutes")
     expires = now + timedelta(minutes=minutes)
-    session.add(
-        WebConsent(agent_id=agent_id, at=now, expires_at=expires, user_id=actor.user_id, username=actor.name)
-    )
-    audit.record(
+    details = {"minutes": minutes, "until": expires.isoformat()}
+    return _decide(
         session,
-        actor=actor,
+        actor,
+        agent_id,
+        now=now,
+        expires=expires,
         action="consent_grant",
-        agent_id=agent_id,
-        details={"minutes": minutes, "until": expires.isoformat()},
+        details=details,
         outcome="granted",
     )
-    return Decision("web", now.timestamp(), expires.timestamp())
 
 
 def revoke(session: Session, actor: audit.Actor, agent_id: str, now: datetime) -> Decision:
@@ -122,21 +120,40 @@ def revoke(session: Session, actor: audit.Actor, agent_id: str, now: datetime) -
     also outranks a device grant made before it but reported later."""
     before = current(session, agent_id)
     ended = before if before is not None and before.active_until(now.timestamp()) is not None else None
-    session.add(
-        WebConsent(agent_id=agent_id, at=now, expires_at=None, user_id=actor.user_id, username=actor.name)
-    )
-    audit.record(
+    details = {
+        "until": _iso(ended.until) if ended is not None else None,
+        "source": ended.source if ended is not None else None,
+    }
+    outcome = "revoked" if ended is not None else "nothing to revoke"
+    return _decide(
         session,
-        actor=actor,
+        actor,
+        agent_id,
+        now=now,
+        expires=None,
         action="consent_revoke",
-        agent_id=agent_id,
-        details={
-            "until": _iso(ended.until) if ended is not None else None,
-            "source": ended.source if ended is not None else None,
-        },
-        outcome="revoked" if ended is not None else "nothing to revoke",
+        details=details,
+        outcome=outcome,
     )
-    return Decision("web", now.timestamp(), None)
+
+
+def _decide(
+    session: Session,
+    actor: audit.Actor,
+    agent_id: str,
+    *,
+    now: datetime,
+    expires: datetime | None,
+    action: str,
+    details: dict[str, Any],
+    outcome: str,
+) -> Decision:
+    """Store a portal decision (``expires`` None: a revoke) with its audit entry, in one transaction."""
+    session.add(
+        WebConsent(agent_id=agent_id, at=now, expires_at=expires, user_id=actor.user_id, username=actor.name)
+    )
+    audit.record(session, actor=actor, action=action, agent_id=agent_id, details=details, outcome=outcome)
+    return Decision("web", now.timestamp(), expires.timestamp() if expires is not None else None)
 
 
 def _iso(moment: float | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import random
@@ -260,7 +261,7 @@ async def _session(home: SimulatedHome, fleet: _Fleet, session: float) -> None:
 async def _run_home(home: SimulatedHome, fleet: _Fleet) -> None:
     """One home's life: connect, report until the end, and reconnect like an agent when cut off."""
     session = time.time()
-    for attempt in range(1, 1_000_000):
+    for attempt in itertools.count(1):
         try:
             await _session(home, fleet, session)
             return

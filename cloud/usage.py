@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -127,6 +127,11 @@ def apply_device_usage(session: Session, agent_id: str, sample: Sample) -> None:
     )
 
 
+def _device_hours(agent_id: str, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A home's device-hours in ``[start, end)``."""
+    return (DeviceClassHour.agent_id == agent_id, DeviceClassHour.hour >= start, DeviceClassHour.hour < end)
+
+
 def device_breakdown(session: Session, agent_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per device between two instants: bytes each way, per class, and a day series; largest first."""
     rows = session.execute(
@@ -139,9 +144,7 @@ def device_breakdown(session: Session, agent_id: str, start: datetime, end: date
             func.max(DeviceClassHour.remote_hosts),
             func.sum(DeviceClassHour.smtp_connections),
         )
-        .where(
-            DeviceClassHour.agent_id == agent_id, DeviceClassHour.hour >= start, DeviceClassHour.hour < end
-        )
+        .where(*_device_hours(agent_id, start, end))
         .group_by(DeviceClassHour.device, DeviceClassHour.traffic_class)
     ).all()
     devices: dict[str, dict[str, Any]] = {}
@@ -173,9 +176,7 @@ def device_daily(
             func.sum(DeviceClassHour.bytes_rx),
             func.sum(DeviceClassHour.bytes_tx),
         )
-        .where(
-            DeviceClassHour.agent_id == agent_id, DeviceClassHour.hour >= start, DeviceClassHour.hour < end
-        )
+        .where(*_device_hours(agent_id, start, end))
         .group_by(DeviceClassHour.device, DeviceClassHour.hour)
         .order_by(DeviceClassHour.hour)
     )

@@ -9,7 +9,7 @@ diagnostics; they need a remote-assistance session the subscriber approved.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from msgspec import Meta
@@ -80,6 +80,10 @@ class PlanParams(Params):
 class AddPrinterParams(Params):
     uri: Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")]
     name: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+#: Longest remote-assistance session a subscriber can grant, on the device or in the portal.
+MAX_CONSENT_MINUTES: Final = 24 * 60
 
 
 @dataclass(frozen=True)

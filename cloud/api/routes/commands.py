@@ -65,8 +65,8 @@ def _public(record: CommandRecord, principal: Principal | None = None) -> Comman
     """``principal`` below technician sees that a consent command ran, not what it returned (a
     support bundle's contents are for whoever may run it)."""
     definition = CATALOGUE.get(record.name)
-    hidden = principal is not None and definition is not None and definition.consent
-    hidden = hidden and principal is not None and not principal.at_least("technician")
+    needs_consent = definition is not None and definition.consent
+    hidden = needs_consent and principal is not None and not principal.at_least("technician")
     return CommandPublic(
         command_id=record.id,
         agent_id=record.agent_id,

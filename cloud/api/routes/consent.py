@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from protocol.catalogue import MAX_CONSENT_MINUTES
+
 from ... import consent
-from ...consent import MAX_CONSENT_MINUTES, Decision, Source
+from ...consent import Decision, Source
 from ..auth import PrincipalDep, load_agent
 from ..deps import SessionDep
 

@@ -93,8 +93,8 @@ def _person(
     records = [
         outcomes[c] for r in commands if isinstance(c := r.details.get("command_id"), str) and c in outcomes
     ]
-    done = [r for r in records if r.state == "complete" and r.finished_at is not None]
-    waits = [(_aware(r.finished_at) - _aware(r.issued_at)).total_seconds() for r in done if r.finished_at]
+    done = [r for r in records if r.state == "complete"]
+    waits = [(r.finished_at - r.issued_at).total_seconds() for r in done if r.finished_at is not None]
     return PersonFigures(
         user_id=user_id or None,
         username=user.username if user else rows[0].actor,
@@ -107,7 +107,3 @@ def _person(
         homes=len({r.agent_id for r in rows if r.agent_id}),
         verdicts=sum(1 for r in rows if r.action == "care_feedback"),
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
