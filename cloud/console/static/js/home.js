@@ -2,7 +2,7 @@
 // usage against the cap, recent alerts, and remote diagnostics with the result arriving live.
 
 import { ApiError, atLeast, follow, get, post } from "./api.js";
-import { ago, badge, bytes, card, dayBars, field, gauge, h, lineChart, ms, table, toast, when } from "./ui.js";
+import { ago, badge, bytes, card, dayBars, deviceNames, field, gauge, h, lineChart, ms, table, when } from "./ui.js";
 
 // What a CSR may run from here; the API decides (roles, tier, consent) and says why not.
 const DIAGNOSTICS = [
@@ -69,13 +69,6 @@ function kpi(value, label, id) {
 function scoreText(experience) {
   if (experience instanceof Error || experience.score === null) return "–";
   return `${Math.round(experience.score)}/100`;
-}
-
-function deviceNames(devices) {
-  const names = new Map();
-  if (devices instanceof Error) return names;
-  for (const d of devices.devices) names.set(d.PhysAddress.toLowerCase(), d.HostName || d.vendor || d.PhysAddress);
-  return names;
 }
 
 // The printer's IPP address from its DNS-SD record (port, and the resource path in TXT "rp").

@@ -2,7 +2,7 @@
 // remote-assistance consent, a pairing code for a new agent, and what support did on their home.
 
 import { ApiError, del, get, post, put } from "./api.js";
-import { ago, badge, bytes, card, dayBars, field, gauge, h, table, toast, when } from "./ui.js";
+import { ago, badge, bytes, card, dayBars, deviceNames, field, gauge, h, table, toast, when } from "./ui.js";
 
 export async function selfPage(me) {
   const fresh = await get("/me"); // the homes may have changed since login
@@ -25,8 +25,7 @@ async function homeSections(agentId, several) {
   ]);
   const [agent, usage, devices, alerts, consent] = parts.map((p) => (p.status === "fulfilled" ? p.value : p.reason));
   const failed = (title, exc) => card(title, h("p", { class: "error" }, `Could not load: ${exc.message}`));
-  const names = new Map(devices instanceof Error ? [] : devices.devices.map((d) =>
-    [d.PhysAddress.toLowerCase(), d.HostName || d.vendor || d.PhysAddress]));
+  const names = deviceNames(devices);
   return h("div", { class: "grid", "data-home": agentId },
     several ? h("h2", { class: "span" }, agent instanceof Error ? agentId : agent.hostname || agentId) : null,
     usage instanceof Error ? failed("My usage this cycle", usage) : usageCard(usage, names),

@@ -40,6 +40,14 @@ export function table(caption, columns, rows, { empty = "nothing yet", label } =
       columns.map((c) => h("td", { class: c.num ? "num" : null }, c.value(row)))))));
 }
 
+// MAC -> what to call the device (its name, else its vendor), for usage tables; empty on an error.
+export function deviceNames(devices) {
+  const names = new Map();
+  if (devices instanceof Error) return names;
+  for (const d of devices.devices) names.set(d.PhysAddress.toLowerCase(), d.HostName || d.vendor || d.PhysAddress);
+  return names;
+}
+
 let fieldIds = 0;
 
 // A control with its label beside it (label for=id): the accessible name is the label's text alone.
