@@ -11,6 +11,8 @@ environment chooses the scheduler, as for any CUPS client.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import re
 import time
 import urllib.parse
@@ -52,9 +54,12 @@ def make_test_page(title: str) -> bytes:
     return bytes(out)
 
 
-async def _run(argv: list[str], *, stdin: bytes | None = None, timeout_s: float = 60.0) -> tuple[int, str]:
+async def _run(
+    argv: list[str], *, stdin: bytes | None = None, timeout_s: float = 60.0, limit: int = _OUTPUT_LIMIT
+) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         *argv,
+        env={**os.environ, "LC_ALL": "C"},  # lpstat's words ("Alerts:") are parsed: untranslated
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -62,7 +67,7 @@ async def _run(argv: list[str], *, stdin: bytes | None = None, timeout_s: float 
     done = await communicate(proc, stdin, timeout_s)  # killed on timeout or cancellation: no orphan
     if done is None:
         return -1, f"{argv[0]} did not finish in {timeout_s:.0f} s"
-    return proc.returncode or 0, done[0].decode(errors="replace").strip()[:_OUTPUT_LIMIT]
+    return proc.returncode or 0, done[0].decode(errors="replace").strip()[:limit]
 
 
 async def add_printer(uri: str, name: str) -> dict[str, Any]:
@@ -92,13 +97,38 @@ async def add_printer(uri: str, name: str) -> dict[str, Any]:
 
 
 async def _wait_for_job(queue: str, job: str) -> str:
-    """``completed`` once the job has left the PC for the printer, else what it is still doing."""
+    """``completed`` once the job has left the PC for the printer; ``aborted: …`` or ``canceled: …``
+    when CUPS gave up on it; else what it is still doing when the wait ends."""
     deadline = time.monotonic() + TEST_PAGE_TIMEOUT_S
     while True:
-        _code, out = await _run(["lpstat", "-W", "completed", "-o", queue], timeout_s=10)
-        if any(line.split()[:1] == [job] for line in out.splitlines()):
-            return "completed"
+        # The whole listing: every earlier job of the queue comes before this one's lines.
+        _code, out = await _run(["lpstat", "-l", "-W", "completed", "-o", queue], timeout_s=10, limit=1 << 20)
+        ended = job_end(out, job)
+        if ended is not None:
+            return ended
         if time.monotonic() > deadline:
             _code, out = await _run(["lpstat", "-l", "-o", queue], timeout_s=10)
             return f"not completed after {TEST_PAGE_TIMEOUT_S:.0f} s: {out[:200]}"
         await asyncio.sleep(0.5)
+
+
+def job_end(listing: str, job: str) -> str | None:
+    """How ``job`` ended, from ``lpstat -l -W completed``; None while it has not.
+
+    CUPS's ``completed`` jobs include the aborted and canceled ones (which-jobs=completed is every
+    terminal state), told apart only by the job's state reasons on its ``Alerts:`` line.
+    """
+    lines = listing.splitlines()
+    for at, line in enumerate(lines):
+        if line.split()[:1] != [job]:
+            continue
+        details = dict(
+            detail.strip().partition(": ")[::2]
+            for detail in itertools.takewhile(lambda text: text[:1].isspace(), lines[at + 1 :])
+        )
+        reasons = details.get("Alerts", "").split()
+        for end in ("aborted", "canceled"):
+            if any(end in reason for reason in reasons):
+                return f"{end}: {details.get('Status') or ' '.join(reasons)}"[:200]
+        return "completed"
+    return None

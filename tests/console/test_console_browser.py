@@ -147,11 +147,14 @@ def test_keyboard_login_roles_and_session(
         assert page.get_by_role("link", name="Subscribers").is_hidden()
 
         # Consent from the self-care page: granted, then ended, each visible at once.
+        # The seeded home already has a session granted on the device (accounts_world); a grant
+        # here replaces it, so wait for the page to say where the new one came from.
         state = page.locator("[data-consent-state]")
+        state.filter(has_text="given on the device").wait_for()
         page.get_by_label("For", exact=True).select_option("60")
         page.get_by_role("button", name="Allow remote assistance").click()
-        state.filter(has_text="allowed until").wait_for()
-        assert "given here" in state.inner_text()
+        state.filter(has_text="given here").wait_for()
+        assert "allowed until" in state.inner_text()
         page.get_by_role("button", name="End remote assistance now").click()
         state.filter(has_text="not allowed").wait_for()
         assert not errors, errors

@@ -26,6 +26,14 @@ def _spooled(home: Lab) -> list[Path]:
     return sorted(p for p in spool.iterdir() if p.is_file())
 
 
+def _printing_logs(home: Lab, sock: Path) -> str:
+    """What CUPS on the PC and ippeveprinter said, for a test page that did not arrive."""
+    lab_logs = Path(home.describe()["state_dir"]) / "logs"
+    logs = [sock.parent / "log" / "error_log", *sorted(lab_logs.glob("*.printer*.log"))]
+    told = [f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs if log.exists()]
+    return "\n".join([*told, f"spool: {', '.join(p.name for p in _spooled(home))}"])
+
+
 def _consent(stack: LabStack, agent_id: str) -> bool | None:
     """The remote-assistance state the cloud last heard from the agent (without sending anything)."""
     latest = stack.get(f"/api/v1/agents/{agent_id}/telemetry/latest")["probes"].get("consent")
@@ -68,9 +76,12 @@ def test_add_printer_needs_consent_and_then_prints_a_test_page(home: Lab, tmp_pa
         assert data["Status"] == "Complete", data
         assert data["DeviceURI"] == uri and data["TestPageState"] == "completed"
         # The job has left the PC; the printer writes it to its spool as it processes it.
-        new = stack.wait(
-            "the test page in the printer's spool", lambda: [p for p in _spooled(home) if p not in before]
-        )
+        try:
+            new = stack.wait(
+                "the test page in the printer's spool", lambda: [p for p in _spooled(home) if p not in before]
+            )
+        except AssertionError as missing:
+            raise AssertionError(f"{missing}\n{_printing_logs(home, sock)}") from None
         assert len(new) == 1 and new[0].read_bytes().startswith(b"%PDF"), new
         queues = stack.home.exec("pc", ["lpstat", "-v"], env={"CUPS_SERVER": str(sock)}).stdout
         assert f"office_printer: {uri}" in queues
