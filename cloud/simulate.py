@@ -15,11 +15,14 @@ import itertools
 import json
 import math
 import random
+import ssl
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -46,14 +49,30 @@ def _post(url: str, body: dict[str, Any], token: str | None = None) -> dict[str,
         return reply
 
 
-def _csr() -> str:
+def _csr() -> tuple[ec.EllipticCurvePrivateKey, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "simulated")]))
         .sign(key, hashes.SHA256())
     )
-    return csr.public_bytes(serialization.Encoding.PEM).decode()
+    return key, csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _tls_context(key: ec.EllipticCurvePrivateKey, certificate: str, ca: str) -> ssl.SSLContext:
+    """The home's mutual-TLS identity, as an agent builds it (agent/link.py): the CA's broker only."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    # ssl loads a certificate chain from files only; they live just long enough to be read.
+    with tempfile.TemporaryDirectory(prefix="homediag-sim-") as directory:
+        cert_file, key_file = Path(directory) / "cert.pem", Path(directory) / "key.pem"
+        cert_file.write_text(certificate)
+        key_file.write_bytes(pem)
+        context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def diurnal(at: float, phase_h: float) -> float:
@@ -68,6 +87,8 @@ class SimulatedHome:
     key: Ed25519PrivateKey
     cloud_keys: list[protocol.Ed25519PublicKey]
     phase_h: float
+    #: Mutual-TLS identity for an ``mqtts://`` broker (None: plain MQTT).
+    tls: ssl.SSLContext | None = None
     epoch: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     seq: int = 0
     pending: dict[int, tuple[float, str, bytes]] = field(default_factory=dict)
@@ -101,8 +122,9 @@ class SimulatedHome:
         )
 
 
-def enroll_home(cloud_url: str, token: str, index: int) -> SimulatedHome:
+def enroll_home(cloud_url: str, token: str, index: int, tls: bool = False) -> SimulatedHome:
     key = protocol.generate_private_key()
+    tls_key, csr = _csr()
     code = _post(f"{cloud_url}/api/v1/pairing-codes", {"note": f"simulated home {index}"}, token)["code"]
     reply = _post(
         f"{cloud_url}/api/v1/enrollments",
@@ -112,7 +134,7 @@ def enroll_home(cloud_url: str, token: str, index: int) -> SimulatedHome:
             "hostname": f"sim-{index:06d}",
             "platform": "simulated",
             "agent_version": "simulator",
-            "csr": _csr(),
+            "csr": csr,
         },
     )
     return SimulatedHome(
@@ -120,6 +142,7 @@ def enroll_home(cloud_url: str, token: str, index: int) -> SimulatedHome:
         key=key,
         cloud_keys=[protocol.load_public_key(k) for k in reply["cloud_public_keys"]],
         phase_h=random.uniform(-1.5, 1.5),  # noqa: S311 - simulation
+        tls=_tls_context(tls_key, reply["certificate"], reply["ca_certificate"]) if tls else None,
     )
 
 
@@ -184,6 +207,7 @@ async def _session(home: SimulatedHome, fleet: _Fleet, session: float) -> None:
                     will=will,
                     keepalive=AGENT_KEEPALIVE_S,
                     timeout=60,
+                    tls_context=home.tls,
                 )
             )
             await client.subscribe(protocol.topic_for(home.agent_id, Channel.ACK), qos=1)
@@ -295,10 +319,11 @@ async def simulate(
     reporter = asyncio.create_task(_report(stats, report, report_every_s)) if report else None
     loop = asyncio.get_running_loop()
     started = time.time()
+    broker = BrokerAddress.parse(broker_url)
     with ThreadPoolExecutor(max(1, enroll_workers), thread_name_prefix="enroll") as pool:
 
         async def enroll(index: int) -> SimulatedHome:
-            home = await loop.run_in_executor(pool, enroll_home, cloud_url, token, index)
+            home = await loop.run_in_executor(pool, enroll_home, cloud_url, token, index, broker.tls)
             stats.homes += 1
             return home
 
@@ -307,7 +332,7 @@ async def simulate(
     fleet = _Fleet(
         homes=len(homes),
         duration_s=duration_s,
-        broker=BrokerAddress.parse(broker_url),
+        broker=broker,
         interval_s=interval_s,
         connect_slots=asyncio.Semaphore(connect_concurrency),
         stats=stats,

@@ -1,9 +1,11 @@
 """Benchmark: a fleet of simulated homes on one mosquitto, one report a minute each; CPU and memory.
 
     flock /tmp/bench.lock .venv/bin/python tests/bench/bench_fleet.py [--agents 10000] [--window 240]
-        [--interval 60] [--workers 1] [--sim-procs 1] [--enroll-workers 8]
+        [--interval 60] [--workers 1] [--sim-procs 1] [--enroll-workers 8] [--tls]
 
-One mosquitto (plain MQTT on loopback, as the other benches), `homediag-cloud serve` against it
+One mosquitto on loopback: plain MQTT, or with ``--tls`` as `homediag-cloud broker-config` writes it
+for production (mutual TLS with each home's enrolled certificate, CN as user name, ACLs, CRL; the
+cloud's own client certificate), `homediag-cloud serve` against it
 (SQLite) plus ``--workers - 1`` `homediag-cloud ingest` processes in a share group, and
 ``--sim-procs`` `homediag-cloud simulate` processes sharing ``--agents`` homes. Each home enrolls
 through the API (its own keys, CSR and pairing code), keeps its own MQTT connection and reports
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sqlite3
 import statistics
@@ -40,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from protocol import BrokerAddress
 from tests.bench.bench_ingest import _ingest_worker
-from tests.support import CloudProcess, Mosquitto
+from tests.support import CloudProcess, Mosquitto, SecureBroker
 
 MIB = 1024 * 1024
 
@@ -141,17 +144,29 @@ def total(sims: list[Simulator], name: str) -> float:
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"fd_limit": raise_fd_limit()}
-    broker = Mosquitto(workdir)
+    broker: Mosquitto
+    if args.tls:
+        cloud = CloudProcess(workdir, broker_url="mqtts://placeholder:1")
+        broker = SecureBroker(workdir, cloud)
+        # The production file as written, without the tests' debug logging (a line per packet).
+        broker.conf.write_text(
+            (broker.directory / "mosquitto.conf").read_text().split("log_dest stderr")[0]
+            + "log_dest stderr\nlog_type error\nlog_type warning\n"
+            + ("user root\n" if os.geteuid() == 0 else "")
+        )
+    else:
+        broker = Mosquitto(workdir)
+        cloud = CloudProcess(workdir, broker_url=broker.url)
     broker.start()
     assert broker.proc is not None
-    cloud = CloudProcess(workdir, broker_url=broker.url)
     if args.workers > 1:
         cloud.env["HOMEDIAG_INGEST_SHARE_GROUP"] = "bench"
     cloud.start()
     assert cloud.proc is not None
     workers = [_ingest_worker(cloud, broker, i) for i in range(args.workers - 1)]
     sims: list[Simulator] = []
-    broker_sys = BrokerSys(BrokerAddress.parse(broker.url))
+    # $SYS needs a plain, anonymous connection; the TLS broker's ACL gives no one $SYS.
+    broker_sys = None if args.tls else BrokerSys(BrokerAddress.parse(broker.url))
     try:
         time.sleep(3)
         roles = [
@@ -159,7 +174,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             Role("ingest", [psutil.Process(p.pid) for p in [cloud.proc, *workers]]),
         ]
         out["rss_before"] = {r.name: r.rss_now() for r in roles}
-        out["heap_before"] = broker_sys.values.get("heap/current")
+        out["heap_before"] = broker_sys.values.get("heap/current") if broker_sys else None
         shares = [
             args.agents // args.sim_procs + (i < args.agents % args.sim_procs) for i in range(args.sim_procs)
         ]
@@ -214,7 +229,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         for name, value in before.items():
             out[f"{name}_per_s"] = (total(sims, name) - value) / window
         out["stored_per_s"] = (stored_reports(cloud) - stored_before) / window
-        out["broker_sys"] = dict(broker_sys.values)
+        out["broker_sys"] = dict(broker_sys.values) if broker_sys else {}
         out["roles"] = {
             r.name: {
                 "cpu_mean": statistics.fmean(r.cpu_pct),
@@ -233,7 +248,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         out["stored_total"] = stored_reports(cloud)
         out["load"] = psutil.getloadavg()
     finally:
-        broker_sys.stop()
+        if broker_sys is not None:
+            broker_sys.stop()
         for s in sims:
             s.stop()
         for w in workers:
@@ -247,7 +263,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     n = args.agents
     print(
-        f"fleet: {n} homes, 1 report each per {args.interval:.0f} s, mosquitto (plain MQTT, loopback),"
+        f"fleet: {n} homes, 1 report each per {args.interval:.0f} s, mosquitto"
+        f" ({'mutual TLS, ACLs, CRL' if args.tls else 'plain MQTT'}, loopback),"
         f" SQLite, {args.workers} ingest process(es), {args.sim_procs} simulator process(es)"
     )
     print(
@@ -257,7 +274,7 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     print(f"connection:   {r['connect_s']:.1f} s to connect every home; {r['failed']:.0f} gave up")
     print(
         f"connected:    {r['connected']:.0f} at the start of the window, {r['connected_end']:.0f} at its end,"
-        f" broker's $SYS: {r['broker_sys'].get('clients/connected', '?')} clients"
+        f" broker's $SYS: {r['broker_sys'].get('clients/connected', 'not read (TLS)')} clients"
     )
     print(
         f"window:       {r['window_s']:.0f} s; telemetry offered {r['sent_per_s']:.1f}/s (expected"
@@ -299,6 +316,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="ingest processes (serve + workers)")
     parser.add_argument("--sim-procs", type=int, default=1, help="simulator processes sharing the homes")
     parser.add_argument("--enroll-workers", type=int, default=8, help="enrollments in flight per simulator")
+    parser.add_argument("--tls", action="store_true", help="the production broker: mutual TLS, ACLs, CRL")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp:
         result = run(args, Path(tmp))
