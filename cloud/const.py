@@ -34,3 +34,6 @@ SPEEDTEST_CHUNK_BYTES: Final = 64 * 1024
 SPEEDTEST_MAX_BYTES: Final = 10 * 10**9
 SPEEDTEST_MAX_DURATION_S: Final = 30.0
 SPEEDTEST_MAX_STREAMS: Final = 64
+
+#: Where the public API is mounted (the console and its auth cookie are scoped to it).
+API_PREFIX: Final = "/api/v1"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..accounts import token_key
 from ..config import Settings
 from ..console import router as console_router
-from ..const import CLOUD_VERSION
+from ..const import API_PREFIX, CLOUD_VERSION
 from ..keys import KeyRing
 from ..pki import CertificateAuthority
 from .routes import (
@@ -53,7 +53,7 @@ def create_app(
     app.state.api_token = settings.resolved_api_token()
     app.state.token_key = token_key(settings.state_dir)
     app.state.ingest = ingest
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix=API_PREFIX)
     api.include_router(enrollments.router)
     api.include_router(agents.router)
     api.include_router(pki.router)

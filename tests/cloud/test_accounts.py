@@ -175,6 +175,62 @@ def test_logout_revokes_the_refresh_token(world: World) -> None:
     assert refused.status_code == 400
 
 
+def test_a_browser_keeps_the_refresh_token_in_an_httponly_cookie(world: World) -> None:
+    """``session_cookie``: the token never reaches the page; the tabs of one browser share it."""
+    client = world.client
+    login = client.post(TOKEN, data={**_form("alpha", "csr-alpha", PASSWORD), "session_cookie": "true"})
+    assert login.status_code == 200, login.text
+    assert "refresh_token" not in login.json() or login.json()["refresh_token"] is None
+    set_cookie = login.headers["set-cookie"]
+    assert set_cookie.startswith("homediag_refresh=")
+    attributes = {part.strip().lower() for part in set_cookie.split(";")[1:]}
+    assert {"httponly", "samesite=strict", "path=/api/v1/auth"} <= attributes
+    assert not any(a.startswith(("max-age", "expires")) for a in attributes), "a session cookie"
+    assert "secure" not in attributes  # plain HTTP here; Secure behind HTTPS (next test)
+    first = client.cookies["homediag_refresh"]
+
+    # A refresh without a token in the form uses the cookie and rotates it.
+    renewed = client.post(TOKEN, data={"grant_type": "refresh_token"})
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json().get("refresh_token") is None
+    second = client.cookies["homediag_refresh"]
+    assert second != first
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {renewed.json()['access_token']}"})
+    assert me.json()["username"] == "csr-alpha"
+
+    # The spent cookie replayed (a stolen copy): refused, the login ends, and the browser is told
+    # to drop the cookie.
+    client.cookies.clear()
+    client.cookies.set("homediag_refresh", first, path="/api/v1/auth")
+    replay = client.post(TOKEN, data={"grant_type": "refresh_token"})
+    assert replay.status_code == 400 and "reused" in replay.json()["detail"]
+    assert "Max-Age=0" in replay.headers["set-cookie"]
+    client.cookies.set("homediag_refresh", second, path="/api/v1/auth")
+    assert client.post(TOKEN, data={"grant_type": "refresh_token"}).status_code == 400
+
+
+def test_logout_with_the_cookie_revokes_it_and_clears_it(world: World) -> None:
+    client = world.client
+    client.post(TOKEN, data={**_form("beta", "admin-beta", PASSWORD), "session_cookie": "true"})
+    token = client.cookies["homediag_refresh"]
+    out = client.post("/api/v1/auth/revoke")
+    assert out.status_code == 200
+    cleared = out.headers["set-cookie"]
+    assert cleared.startswith("homediag_refresh=") and "Max-Age=0" in cleared
+    refused = client.post(TOKEN, data={"grant_type": "refresh_token", "refresh_token": token})
+    assert refused.status_code == 400
+    # Behind an HTTPS proxy the cookie is Secure.
+    https = client.post(
+        TOKEN,
+        data={**_form("beta", "admin-beta", PASSWORD), "session_cookie": "true"},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "secure" in {p.strip().lower() for p in https.headers["set-cookie"].split(";")}
+    # Nothing to revoke is answered the same (RFC 7009 §2.2).
+    client.cookies.clear()
+    assert client.post("/api/v1/auth/revoke").status_code == 200
+
+
 def test_disabling_a_login_stops_its_access_token_at_once(world: World) -> None:
     csr = world.headers("alpha", "csr")
     assert world.client.get("/api/v1/me", headers=csr).status_code == 200

@@ -71,6 +71,19 @@ def _login(page: Any, tenant: str, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
+def _refresh_cookie(page: Any) -> str:
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "homediag_refresh"]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/api/v1/auth"
+    return str(cookie["value"])
+
+
+def _spoil_access_token(page: Any) -> None:
+    page.evaluate(
+        "() => { const s = JSON.parse(sessionStorage.getItem('homediag.session'));"
+        " s.access = 'not-a-token'; sessionStorage.setItem('homediag.session', JSON.stringify(s)); }"
+    )
+
+
 def _token_grant(cloud: CloudProcess, fields: dict[str, str]) -> int:
     request = urllib.request.Request(
         cloud.api_url + "/api/v1/auth/token", data=urllib.parse.urlencode(fields).encode(), method="POST"
@@ -117,14 +130,28 @@ def test_keyboard_login_roles_and_session(
         assert page.locator("table[aria-label=devices] img, table[aria-label=devices] script").count() == 0
         screenshot(page, "10-home-hostile-names")
 
+        # The refresh token is an HttpOnly cookie: nothing the page's scripts can read holds it.
+        refresh = _refresh_cookie(page)
+        readable = page.evaluate("document.cookie + JSON.stringify({...sessionStorage, ...localStorage})")
+        assert refresh not in readable
+
         # A refused access token is renewed with the refresh token, once, without a new login.
-        page.evaluate(
-            "() => { const s = JSON.parse(sessionStorage.getItem('homediag.session'));"
-            " s.access = 'not-a-token'; sessionStorage.setItem('homediag.session', JSON.stringify(s)); }"
-        )
+        _spoil_access_token(page)
         page.reload()
         devices.wait_for()
-        refresh = page.evaluate("JSON.parse(sessionStorage.getItem('homediag.session')).refresh")
+        assert _refresh_cookie(page) != refresh, "the refresh rotated the cookie"
+
+        # A second tab of the same browser continues the login (no copy of a token to spend twice),
+        # and both tabs renew their access tokens one after the other.
+        other = page.context.new_page()
+        other.goto(proc.api_url + f"/console/#/home/{alpha.agent}")
+        other.locator('table[aria-label="devices"]').wait_for()
+        for tab in (page, other):
+            _spoil_access_token(tab)
+            tab.reload()
+            tab.locator('table[aria-label="devices"]').wait_for()
+        other.close()
+        refresh = _refresh_cookie(page)
 
         # The daily list: a verdict goes through the API and is there on the next load.
         page.get_by_role("link", name="Daily list").click()
@@ -138,6 +165,7 @@ def test_keyboard_login_roles_and_session(
         page.get_by_role("button", name="Log out").click()
         page.get_by_role("heading", level=1, name="Log in to homediag").wait_for()
         assert _token_grant(proc, {"grant_type": "refresh_token", "refresh_token": refresh}) == 400
+        assert not [c for c in page.context.cookies() if c["name"] == "homediag_refresh"], "cookie cleared"
 
         # A subscriber lands on their own page and cannot open the staff pages.
         _login(page, "alpha", alpha.username("subscriber"))

@@ -1,15 +1,22 @@
 """Login: the OAuth 2.0 token endpoint (password and refresh-token grants, RFC 6749 §4.3 and §6)
-and revocation (RFC 7009)."""
+and revocation (RFC 7009).
+
+A browser asks for ``session_cookie``: the refresh token then travels only in an HttpOnly,
+SameSite=Strict cookie scoped to ``/api/v1/auth``, out of reach of the page's scripts, and shared by
+the browser's tabs, so a duplicated tab rotates the same token instead of spending a copy (which
+reuse detection would punish by ending the login). API clients keep the token in the body.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Cookie, Form, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from ...accounts import TokenPair, authenticate, issue_tokens, refresh_tokens, revoke_refresh_token
+from ...const import API_PREFIX
 from ...errors import LoginLocked, LoginRefused, TokenInvalid
 from ..deps import SessionDep
 
@@ -17,17 +24,44 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 _LOGGER = logging.getLogger(__name__)
 
 
+REFRESH_COOKIE = "homediag_refresh"
+_COOKIE_PATH = f"{API_PREFIX}/auth"
+
+
 class TokenPublic(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - RFC 6750's token type
     #: Seconds the access token is valid; renew with the refresh token before then.
     expires_in: int
-    refresh_token: str
+    #: Absent when it was set as the ``homediag_refresh`` cookie (``session_cookie``).
+    refresh_token: str | None = None
 
 
-def _public(pair: TokenPair) -> TokenPublic:
-    return TokenPublic(
-        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
+def _answer(pair: TokenPair, request: Request, response: Response, cookie: bool) -> TokenPublic:
+    if not cookie:
+        return TokenPublic(
+            access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
+        )
+    # No Max-Age: it ends with the browser session, like the tab storage it replaces; the
+    # token itself expires on the server. Secure whenever the console is served over HTTPS.
+    response.set_cookie(
+        REFRESH_COOKIE,
+        pair.refresh_token,
+        path=_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=_https(request),
+    )
+    return TokenPublic(access_token=pair.access_token, expires_in=pair.expires_in)
+
+
+def _https(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+def _forget(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        REFRESH_COOKIE, path=_COOKIE_PATH, httponly=True, samesite="strict", secure=_https(request)
     )
 
 
@@ -44,6 +78,7 @@ def _invalid_grant(detail: str) -> HTTPException:
 )
 def token(
     request: Request,
+    response: Response,
     session: SessionDep,
     *,
     grant_type: Annotated[Literal["password", "refresh_token"], Form()] = "password",
@@ -51,20 +86,28 @@ def token(
     password: Annotated[str, Form(max_length=1024)] = "",
     tenant: Annotated[str, Form(max_length=64, description="the operator's id, e.g. acme")] = "",
     refresh_token: Annotated[str, Form(max_length=256)] = "",
+    session_cookie: Annotated[
+        bool, Form(description="browsers: keep the refresh token in an HttpOnly cookie, not the body")
+    ] = False,
+    homediag_refresh: Annotated[str, Cookie(max_length=256, include_in_schema=False)] = "",
 ) -> TokenPublic:
     """Password grant (``username``, ``password`` and ``tenant``) or refresh-token grant
-    (``refresh_token``, which is spent: use the new one returned)."""
+    (``refresh_token``, or the cookie when the form has none; it is spent: use the new one)."""
     key: bytes = request.app.state.token_key
     if grant_type == "refresh_token":
+        from_cookie = not refresh_token and bool(homediag_refresh)
         try:
-            pair = refresh_tokens(session, refresh_token, key)
+            pair = refresh_tokens(session, refresh_token or homediag_refresh, key)
         except TokenInvalid as exc:
             session.commit()  # a reused token revokes its family: keep that
-            raise _invalid_grant(str(exc)) from exc
+            error = _invalid_grant(str(exc))
+            if from_cookie:  # a spent or revoked cookie is of no further use: the browser drops it
+                gone = Response()
+                _forget(request, gone)
+                error.headers = {"set-cookie": gone.headers["set-cookie"]}
+            raise error from exc
         session.commit()
-        return TokenPublic(
-            access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
-        )
+        return _answer(pair, request, response, from_cookie or session_cookie)
     source = request.client.host if request.client else "unknown"
     try:
         user = authenticate(session, tenant, username, password, source)
@@ -82,15 +125,23 @@ def token(
         raise _invalid_grant(str(exc)) from exc
     pair = issue_tokens(session, user, key)
     session.commit()
-    return TokenPublic(
-        access_token=pair.access_token, expires_in=pair.expires_in, refresh_token=pair.refresh_token
-    )
+    return _answer(pair, request, response, session_cookie)
 
 
 @router.post("/revoke")
-def revoke(session: SessionDep, token: Annotated[str, Form(max_length=256)]) -> dict[str, str]:
-    """Log out: the refresh token and every one rotated from the same login stop working. The
-    answer is the same for unknown tokens (RFC 7009 §2.2)."""
-    revoke_refresh_token(session, token)
-    session.commit()
+def revoke(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    token: Annotated[str, Form(max_length=256)] = "",
+    homediag_refresh: Annotated[str, Cookie(max_length=256, include_in_schema=False)] = "",
+) -> dict[str, str]:
+    """Log out: the refresh token (``token``, else the cookie, which is cleared) and every one
+    rotated from the same login stop working. The answer is the same for unknown tokens (RFC 7009
+    §2.2)."""
+    if token or homediag_refresh:
+        revoke_refresh_token(session, token or homediag_refresh)
+        session.commit()
+    if homediag_refresh:
+        _forget(request, response)
     return {"status": "revoked"}

@@ -1,6 +1,8 @@
 // The console's only way to data: the public API with the user's bearer token.
-// Tokens live in sessionStorage (gone with the tab); the access token is renewed with the
-// refresh token once, on the first 401, and the user is sent to the login page if that fails.
+// The short-lived access token lives in sessionStorage (gone with the tab). The refresh token is an
+// HttpOnly cookie the API sets (session_cookie): no script here can read it, and the browser's
+// tabs share it, so a duplicated or new tab renews the same login instead of spending a copy.
+// The access token is renewed once, on the first 401; the login page follows if that fails.
 
 const KEY = "homediag.session";
 export const API = "/api/v1";
@@ -45,36 +47,44 @@ async function tokenRequest(fields) {
 }
 
 export async function login(tenant, username, password) {
-  const tokens = await tokenRequest({ grant_type: "password", tenant, username, password });
-  save({ access: tokens.access_token, refresh: tokens.refresh_token });
+  const tokens = await tokenRequest({ grant_type: "password", tenant, username, password, session_cookie: "true" });
+  save({ access: tokens.access_token });
   const me = await get("/me");
   save({ ...session(), me });
   return me;
 }
 
-export async function logout() {
-  const current = session();
-  save(null);
-  if (current?.refresh) {
-    await fetch(`${API}/auth/revoke`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token: current.refresh }),
-    }).catch(() => {});
+// A tab opened without a session of its own (new, duplicated, reloaded after the tab storage
+// was cleared) continues the browser's login through the cookie, if there is one.
+export async function resume() {
+  if (session()?.me) return;
+  try {
+    save({ access: (await tokenRequest({ grant_type: "refresh_token" })).access_token });
+    save({ ...session(), me: await get("/me", { retry: false }) });
+  } catch {
+    save(null);
   }
+}
+
+export async function logout() {
+  save(null);
+  // The cookie goes with the request (same origin, path /api/v1/auth); the answer clears it.
+  await fetch(`${API}/auth/revoke`, { method: "POST" }).catch(() => {});
 }
 
 let refreshing = null;
 
 async function refresh() {
-  // One refresh at a time: the refresh token is single-use, and a page fires requests in parallel.
+  // One refresh at a time: the refresh token is single-use and a page fires requests in parallel;
+  // across tabs too, where the browser offers locks (secure contexts), since they share the cookie.
   refreshing ??= (async () => {
     const current = session();
-    if (!current?.refresh) throw new ApiError(401, "not logged in");
-    const tokens = await tokenRequest({ grant_type: "refresh_token", refresh_token: current.refresh });
+    if (!current?.access) throw new ApiError(401, "not logged in");
+    const renew = () => tokenRequest({ grant_type: "refresh_token" });
+    const tokens = navigator.locks ? await navigator.locks.request("homediag-refresh", renew) : await renew();
     // Logged out (or logged in anew) meanwhile: do not bring the old session back.
-    if (session()?.refresh !== current.refresh) throw new ApiError(401, "the session changed");
-    save({ ...current, access: tokens.access_token, refresh: tokens.refresh_token });
+    if (session()?.access !== current.access) throw new ApiError(401, "the session changed");
+    save({ ...current, access: tokens.access_token });
   })().finally(() => { refreshing = null; });
   return refreshing;
 }
@@ -87,7 +97,7 @@ export async function request(method, path, body, { raw = false, retry = true, s
   const reply = await fetch(API + path, {
     method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (reply.status === 401 && retry && current?.refresh) {
+  if (reply.status === 401 && retry && current?.access) {
     try {
       await refresh();
     } catch {

@@ -1,6 +1,6 @@
 // The shell: hash routes, the login page, the navigation by role, and focus on each new page.
 
-import { ApiError, atLeast, login, logout, session } from "./api.js";
+import { ApiError, atLeast, login, logout, resume, session } from "./api.js";
 import { auditPage } from "./audit.js";
 import { dailyPage } from "./daily.js";
 import { homePage } from "./home.js";
@@ -112,4 +112,4 @@ document.getElementById("logout").addEventListener("click", async () => {
   location.hash = "#/login";
 });
 window.addEventListener("hashchange", render);
-render();
+resume().finally(render);
