@@ -39,7 +39,11 @@ class AuditEntry(Base):
     migration adds triggers that refuse it)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_agent_at", "agent_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_agent_at", "agent_id", "at"),
+        # A tenant's recent entries: the audit page and the team figures.
+        Index("ix_audit_tenant_at", "tenant_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

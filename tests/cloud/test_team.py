@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from cloud.storage.assistance import CommandRecord
 from tests.cloud.accounts_world import World, make_world
 
 
@@ -25,6 +27,11 @@ def test_supervisor_sees_the_tenant_team(world: World) -> None:
         headers=csr,
     )
     assert sent.status_code == 202, sent.text
+    # The agent answered 4 s after it was sent.
+    with world.sessions.begin() as session:
+        record = session.get(CommandRecord, sent.json()["command_id"])
+        assert record is not None
+        record.state, record.finished_at = "complete", record.issued_at + timedelta(seconds=4)
     refused = world.client.post(
         f"/api/v1/agents/{alpha.agent}/commands",
         json={"name": "ping", "params": {"host": "bad host!"}},
@@ -52,6 +59,8 @@ def test_supervisor_sees_the_tenant_team(world: World) -> None:
     assert mine["commands"] == 3 and mine["refused"] == 1, mine
     assert mine["verdicts"] == 1 and mine["homes"] == 1, mine
     assert mine["role"] == "csr"
+    assert mine["completed"] == 1 and mine["median_result_s"] == 4.0, mine
+    assert mine["actions"] == 4, mine  # seed, sent, refused, verdict
 
     beta = world.client.get("/api/v1/team/figures", headers=world.headers("beta", "supervisor")).json()
     assert all(p["username"].endswith("-beta") for p in beta["people"]), beta
