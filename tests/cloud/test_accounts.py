@@ -180,7 +180,7 @@ def test_a_browser_keeps_the_refresh_token_in_an_httponly_cookie(world: World) -
     client = world.client
     login = client.post(TOKEN, data={**_form("alpha", "csr-alpha", PASSWORD), "session_cookie": "true"})
     assert login.status_code == 200, login.text
-    assert "refresh_token" not in login.json() or login.json()["refresh_token"] is None
+    assert "refresh_token" not in login.json()
     set_cookie = login.headers["set-cookie"]
     assert set_cookie.startswith("homediag_refresh=")
     attributes = {part.strip().lower() for part in set_cookie.split(";")[1:]}
@@ -192,7 +192,7 @@ def test_a_browser_keeps_the_refresh_token_in_an_httponly_cookie(world: World) -
     # A refresh without a token in the form uses the cookie and rotates it.
     renewed = client.post(TOKEN, data={"grant_type": "refresh_token"})
     assert renewed.status_code == 200, renewed.text
-    assert renewed.json().get("refresh_token") is None
+    assert "refresh_token" not in renewed.json()
     second = client.cookies["homediag_refresh"]
     assert second != first
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {renewed.json()['access_token']}"})

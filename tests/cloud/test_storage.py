@@ -6,11 +6,12 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,8 +30,10 @@ from cloud.storage import (
     make_sessionmaker,
     migrate,
 )
+from cloud.storage.db import POSTGRES_ONLY_INDEXES, include_object
 from protocol import Sample as WireSample
 from protocol import Status, TelemetryBatch
+from tests.support import PostgresServer
 
 
 @pytest.fixture
@@ -48,9 +51,25 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 def test_migrations_create_exactly_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": include_object})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
     migrate(engine)  # idempotent
+
+
+def test_postgres_gets_trigram_indexes_for_the_subscriber_search(engine: Engine) -> None:
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            assert not POSTGRES_ONLY_INDEXES & set(
+                connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
+            )
+            return
+        rows = connection.execute(
+            text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'subscribers'")
+        )
+        found = {str(name): str(definition) for name, definition in rows}
+    assert set(found) >= POSTGRES_ONLY_INDEXES
+    assert all("gin" in found[name] and "gin_trgm_ops" in found[name] for name in POSTGRES_ONLY_INDEXES)
 
 
 def _enroll(sessions: sessionmaker[Session], key: protocol.Ed25519PrivateKey) -> str:
@@ -163,3 +182,41 @@ def test_audit_log_is_append_only(sessions: sessionmaker[Session]) -> None:
             session.execute(statement)
     with sessions() as session:
         assert [e.outcome for e in session.query(AuditEntry)] == ["sent"]
+
+
+def test_without_pg_trgm_the_schema_still_migrates(
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database user who may not create extensions (no CREATE on the database): migration 0016
+    says so and moves on; the search works, as a scan."""
+    url = postgres.new_database()
+    database = url.rsplit("/", 1)[1]
+    owner = make_engine(url)
+    with owner.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        if not _role_exists(conn):  # one server for the session
+            conn.execute(text("CREATE ROLE limited LOGIN"))
+        conn.execute(text(f'REVOKE CREATE ON DATABASE "{database}" FROM PUBLIC'))
+        conn.execute(text("GRANT CREATE, USAGE ON SCHEMA public TO limited"))
+    owner.dispose()
+    engine = make_engine(url.replace("postgres@", "limited@"))
+    try:
+        with caplog.at_level("WARNING", logger="cloud.migrations"):
+            migrate(engine)
+        assert "pg_trgm is not available" in caplog.text
+        with engine.connect() as conn:
+            names = set(
+                conn.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'subscribers'"))
+            )
+            assert not names & POSTGRES_ONLY_INDEXES
+            assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0016"
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata
+            )
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def _role_exists(conn: Any) -> bool:
+    return bool(conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = 'limited'")))

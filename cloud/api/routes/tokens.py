@@ -71,6 +71,7 @@ def _invalid_grant(detail: str) -> HTTPException:
 
 @router.post(
     "/token",
+    response_model_exclude_none=True,
     responses={
         400: {"description": "wrong tenant, username or password; or a bad refresh token"},
         429: {"description": "locked out after too many failures (see Retry-After)"},
