@@ -25,6 +25,7 @@ from tests.cloud.accounts_world import OPERATOR, PASSWORD, World, make_world
 from tests.support import API_TOKEN, CloudProcess
 
 TOKEN = "/api/v1/auth/token"
+CONSOLE = {"X-Homediag-Client": "console"}
 
 
 @pytest.fixture
@@ -178,7 +179,9 @@ def test_logout_revokes_the_refresh_token(world: World) -> None:
 def test_a_browser_keeps_the_refresh_token_in_an_httponly_cookie(world: World) -> None:
     """``session_cookie``: the token never reaches the page; the tabs of one browser share it."""
     client = world.client
-    login = client.post(TOKEN, data={**_form("alpha", "csr-alpha", PASSWORD), "session_cookie": "true"})
+    login = client.post(
+        TOKEN, data={**_form("alpha", "csr-alpha", PASSWORD), "session_cookie": "true"}, headers=CONSOLE
+    )
     assert login.status_code == 200, login.text
     assert "refresh_token" not in login.json()
     set_cookie = login.headers["set-cookie"]
@@ -190,7 +193,7 @@ def test_a_browser_keeps_the_refresh_token_in_an_httponly_cookie(world: World) -
     first = client.cookies["homediag_refresh"]
 
     # A refresh without a token in the form uses the cookie and rotates it.
-    renewed = client.post(TOKEN, data={"grant_type": "refresh_token"})
+    renewed = client.post(TOKEN, data={"grant_type": "refresh_token"}, headers=CONSOLE)
     assert renewed.status_code == 200, renewed.text
     assert "refresh_token" not in renewed.json()
     second = client.cookies["homediag_refresh"]
@@ -202,18 +205,43 @@ def test_a_browser_keeps_the_refresh_token_in_an_httponly_cookie(world: World) -
     # to drop the cookie.
     client.cookies.clear()
     client.cookies.set("homediag_refresh", first, path="/api/v1/auth")
-    replay = client.post(TOKEN, data={"grant_type": "refresh_token"})
+    replay = client.post(TOKEN, data={"grant_type": "refresh_token"}, headers=CONSOLE)
     assert replay.status_code == 400 and "reused" in replay.json()["detail"]
     assert "Max-Age=0" in replay.headers["set-cookie"]
     client.cookies.set("homediag_refresh", second, path="/api/v1/auth")
+    assert client.post(TOKEN, data={"grant_type": "refresh_token"}, headers=CONSOLE).status_code == 400
+
+
+def test_cookie_sessions_refuse_requests_another_site_could_forge(world: World) -> None:
+    """A form on another site can post here but cannot add a header: without X-Homediag-Client
+    nothing sets, spends or clears the cookie (login CSRF, forced refresh, forced logout)."""
+    client = world.client
+    forged = client.post(TOKEN, data={**_form("alpha", "csr-alpha", PASSWORD), "session_cookie": "true"})
+    assert forged.status_code == 400 and "X-Homediag-Client" in forged.json()["detail"]
+    assert "set-cookie" not in forged.headers
+    client.post(
+        TOKEN, data={**_form("alpha", "csr-alpha", PASSWORD), "session_cookie": "true"}, headers=CONSOLE
+    )
+    cookie = client.cookies["homediag_refresh"]
     assert client.post(TOKEN, data={"grant_type": "refresh_token"}).status_code == 400
+    assert client.post("/api/v1/auth/revoke").status_code == 400
+    assert client.cookies["homediag_refresh"] == cookie, "neither spent nor cleared"
+    # Still the live login: the console's own renewal works.
+    assert client.post(TOKEN, data={"grant_type": "refresh_token"}, headers=CONSOLE).status_code == 200
+    # API clients, which keep the token in the body, need no header.
+    body = world.login("alpha", "csr-alpha")
+    assert client.post(
+        TOKEN, data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    ).is_success
 
 
 def test_logout_with_the_cookie_revokes_it_and_clears_it(world: World) -> None:
     client = world.client
-    client.post(TOKEN, data={**_form("beta", "admin-beta", PASSWORD), "session_cookie": "true"})
+    client.post(
+        TOKEN, data={**_form("beta", "admin-beta", PASSWORD), "session_cookie": "true"}, headers=CONSOLE
+    )
     token = client.cookies["homediag_refresh"]
-    out = client.post("/api/v1/auth/revoke")
+    out = client.post("/api/v1/auth/revoke", headers=CONSOLE)
     assert out.status_code == 200
     cleared = out.headers["set-cookie"]
     assert cleared.startswith("homediag_refresh=") and "Max-Age=0" in cleared
@@ -223,12 +251,13 @@ def test_logout_with_the_cookie_revokes_it_and_clears_it(world: World) -> None:
     https = client.post(
         TOKEN,
         data={**_form("beta", "admin-beta", PASSWORD), "session_cookie": "true"},
-        headers={"X-Forwarded-Proto": "https"},
+        headers={"X-Forwarded-Proto": "https", **CONSOLE},
     )
     assert "secure" in {p.strip().lower() for p in https.headers["set-cookie"].split(";")}
-    # Nothing to revoke is answered the same (RFC 7009 §2.2).
+    # An unknown token is answered like a good one (RFC 7009 §2.2); no token at all is a bad request.
     client.cookies.clear()
-    assert client.post("/api/v1/auth/revoke").status_code == 200
+    assert client.post("/api/v1/auth/revoke", data={"token": "unknown"}).status_code == 200
+    assert client.post("/api/v1/auth/revoke", headers=CONSOLE).status_code == 400
 
 
 def test_disabling_a_login_stops_its_access_token_at_once(world: World) -> None:

@@ -185,6 +185,21 @@ def test_keyboard_login_roles_and_session(
         assert "allowed until" in state.inner_text()
         page.get_by_role("button", name="End remote assistance now").click()
         state.filter(has_text="not allowed").wait_for()
+
+        # Another tab logs the browser out and in as someone else: the cookie is theirs now. This
+        # tab's next renewal notices and asks for a login instead of going on as the subscriber
+        # with the CSR's token under the subscriber's name.
+        other = page.context.new_page()
+        other.goto(proc.api_url + "/console/#/self")
+        other.get_by_role("heading", level=1, name="My home").wait_for()
+        other.get_by_role("button", name="Log out").click()
+        _login(other, "alpha", alpha.username("csr"))
+        other.get_by_role("heading", level=1, name="Subscribers").wait_for()
+        _spoil_access_token(page)
+        page.reload()
+        page.get_by_role("heading", level=1, name="Log in to homediag").wait_for()
+        assert page.evaluate("sessionStorage.getItem('homediag.session')") is None
+        other.close()
         assert not errors, errors
 
 

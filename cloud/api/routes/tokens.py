@@ -5,6 +5,11 @@ A browser asks for ``session_cookie``: the refresh token then travels only in an
 SameSite=Strict cookie scoped to ``/api/v1/auth``, out of reach of the page's scripts, and shared by
 the browser's tabs, so a duplicated tab rotates the same token instead of spending a copy (which
 reuse detection would punish by ending the login). API clients keep the token in the body.
+
+Every request that sets, spends or clears the cookie must carry ``X-Homediag-Client``: a page of
+another site can post a form here (and SameSite does not stop the answer from *setting* a cookie, which
+would log the browser in as the attacker), but it cannot add a header without a CORS preflight, which
+this API never grants. Same-site neighbours (other subdomains) are kept out the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Cookie, Form, HTTPException, Request, Response, status
+from fastapi import APIRouter, Cookie, Form, Header, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from ...accounts import TokenPair, authenticate, issue_tokens, refresh_tokens, revoke_refresh_token
@@ -26,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 
 REFRESH_COOKIE = "homediag_refresh"
 _COOKIE_PATH = f"{API_PREFIX}/auth"
+_CLIENT_HEADER_DOC = "any value; required with session_cookie or the cookie (cross-site request forgery)"
 
 
 class TokenPublic(BaseModel):
@@ -65,6 +71,14 @@ def _forget(request: Request, response: Response) -> None:
     )
 
 
+def _cookie_guard(client: str) -> None:
+    if not client:
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            detail="invalid_request: a cookie session needs the X-Homediag-Client header",
+        )
+
+
 def _invalid_grant(detail: str) -> HTTPException:
     return HTTPException(status_code=status.HTTP_400_BAD_REQUEST, detail=f"invalid_grant: {detail}")
 
@@ -91,12 +105,15 @@ def token(
         bool, Form(description="browsers: keep the refresh token in an HttpOnly cookie, not the body")
     ] = False,
     homediag_refresh: Annotated[str, Cookie(max_length=256, include_in_schema=False)] = "",
+    x_homediag_client: Annotated[str, Header(max_length=64, description=_CLIENT_HEADER_DOC)] = "",
 ) -> TokenPublic:
     """Password grant (``username``, ``password`` and ``tenant``) or refresh-token grant
     (``refresh_token``, or the cookie when the form has none; it is spent: use the new one)."""
     key: bytes = request.app.state.token_key
     if grant_type == "refresh_token":
         from_cookie = not refresh_token and bool(homediag_refresh)
+        if from_cookie or session_cookie:
+            _cookie_guard(x_homediag_client)
         try:
             pair = refresh_tokens(session, refresh_token or homediag_refresh, key)
         except TokenInvalid as exc:
@@ -109,6 +126,8 @@ def token(
             raise error from exc
         session.commit()
         return _answer(pair, request, response, from_cookie or session_cookie)
+    if session_cookie:
+        _cookie_guard(x_homediag_client)
     source = request.client.host if request.client else "unknown"
     try:
         user = authenticate(session, tenant, username, password, source)
@@ -129,20 +148,28 @@ def token(
     return _answer(pair, request, response, session_cookie)
 
 
-@router.post("/revoke")
+@router.post("/revoke", responses={400: {"description": "no token given, in the form or the cookie"}})
 def revoke(
     request: Request,
     response: Response,
     session: SessionDep,
+    *,
     token: Annotated[str, Form(max_length=256)] = "",
     homediag_refresh: Annotated[str, Cookie(max_length=256, include_in_schema=False)] = "",
+    x_homediag_client: Annotated[str, Header(max_length=64, description=_CLIENT_HEADER_DOC)] = "",
 ) -> dict[str, str]:
-    """Log out: the refresh token (``token``, else the cookie, which is cleared) and every one
+    """Log out: the refresh token (``token`` and/or the cookie, which is then cleared) and every one
     rotated from the same login stop working. The answer is the same for unknown tokens (RFC 7009
     §2.2)."""
-    if token or homediag_refresh:
-        revoke_refresh_token(session, token or homediag_refresh)
-        session.commit()
-    if homediag_refresh:
+    cookie = homediag_refresh if x_homediag_client else ""
+    if not (token or cookie):
+        raise HTTPException(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            detail="invalid_request: no token (form field token, or the cookie with X-Homediag-Client)",
+        )
+    for spent in {token, cookie} - {""}:
+        revoke_refresh_token(session, spent)
+    session.commit()
+    if cookie:
         _forget(request, response)
     return {"status": "revoked"}

@@ -35,15 +35,35 @@ function save(value) {
   else sessionStorage.removeItem(KEY);
 }
 
+// Every call that sets, spends or clears the refresh cookie says it comes from the console: a page
+// of another site cannot add this header (no CORS), so it cannot log this browser in or out.
+const CLIENT = { "X-Homediag-Client": "console" };
+
 async function tokenRequest(fields) {
   const reply = await fetch(`${API}/auth/token`, {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    headers: { "Content-Type": "application/x-www-form-urlencoded", ...CLIENT },
     body: new URLSearchParams(fields),
   });
   const body = await reply.json().catch(() => ({}));
   if (!reply.ok) throw new ApiError(reply.status, body.detail || reply.statusText);
   return body;
+}
+
+// Renew through the cookie, one tab at a time where the browser offers locks (secure contexts):
+// the tabs share the cookie, and a token presented twice ends the login.
+function renew() {
+  const grant = () => tokenRequest({ grant_type: "refresh_token" });
+  return navigator.locks ? navigator.locks.request("homediag-refresh", grant) : grant();
+}
+
+// Whose access token this is (its ``sub``), to notice that another tab logged in as someone else.
+function subject(access) {
+  try {
+    return JSON.parse(atob(access.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).sub;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function login(tenant, username, password) {
@@ -59,7 +79,7 @@ export async function login(tenant, username, password) {
 export async function resume() {
   if (session()?.me) return;
   try {
-    save({ access: (await tokenRequest({ grant_type: "refresh_token" })).access_token });
+    save({ access: (await renew()).access_token });
     save({ ...session(), me: await get("/me", { retry: false }) });
   } catch {
     save(null);
@@ -69,21 +89,21 @@ export async function resume() {
 export async function logout() {
   save(null);
   // The cookie goes with the request (same origin, path /api/v1/auth); the answer clears it.
-  await fetch(`${API}/auth/revoke`, { method: "POST" }).catch(() => {});
+  await fetch(`${API}/auth/revoke`, { method: "POST", headers: CLIENT }).catch(() => {});
 }
 
 let refreshing = null;
 
 async function refresh() {
-  // One refresh at a time: the refresh token is single-use and a page fires requests in parallel;
-  // across tabs too, where the browser offers locks (secure contexts), since they share the cookie.
+  // One refresh at a time in this tab (a page fires requests in parallel), and across tabs (renew).
   refreshing ??= (async () => {
     const current = session();
     if (!current?.access) throw new ApiError(401, "not logged in");
-    const renew = () => tokenRequest({ grant_type: "refresh_token" });
-    const tokens = navigator.locks ? await navigator.locks.request("homediag-refresh", renew) : await renew();
+    const tokens = await renew();
     // Logged out (or logged in anew) meanwhile: do not bring the old session back.
     if (session()?.access !== current.access) throw new ApiError(401, "the session changed");
+    // Another tab logged this browser in as someone else: the cookie is theirs now.
+    if (current.me && subject(tokens.access_token) !== current.me.user_id) throw new ApiError(401, "another login replaced this one");
     save({ ...current, access: tokens.access_token });
   })().finally(() => { refreshing = null; });
   return refreshing;
