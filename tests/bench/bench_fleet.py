@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sqlite3
 import statistics
@@ -147,13 +146,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     broker: Mosquitto
     if args.tls:
         cloud = CloudProcess(workdir, broker_url="mqtts://placeholder:1")
-        broker = SecureBroker(workdir, cloud)
-        # The production file as written, without the tests' debug logging (a line per packet).
-        broker.conf.write_text(
-            (broker.directory / "mosquitto.conf").read_text().split("log_dest stderr")[0]
-            + "log_dest stderr\nlog_type error\nlog_type warning\n"
-            + ("user root\n" if os.geteuid() == 0 else "")
-        )
+        broker = SecureBroker(workdir, cloud, debug_log=False)
     else:
         broker = Mosquitto(workdir)
         cloud = CloudProcess(workdir, broker_url=broker.url)

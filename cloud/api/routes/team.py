@@ -3,7 +3,6 @@ the audit log (which every action already writes) and the commands' own outcomes
 
 from __future__ import annotations
 
-import math
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -78,13 +77,14 @@ def team_figures(
         .where(*window)
         .group_by(AuditEntry.actor_user_id)
     ).all()
-    waits: dict[str | None, list[float]] = {}  # keys are never None (the window says so)
+    waits: dict[str | None, list[float]] = {}
     for user_id, issued, finished in session.execute(
         select(AuditEntry.actor_user_id, CommandRecord.issued_at, CommandRecord.finished_at)
         .join(CommandRecord, CommandRecord.id == AuditEntry.details["command_id"].as_string())
         .where(*window, is_command, CommandRecord.state == "complete")
     ):
-        waits.setdefault(user_id, []).append((finished - issued).total_seconds() if finished else math.nan)
+        if finished is not None:  # counted when the agent's result time is known, as before
+            waits.setdefault(user_id, []).append((finished - issued).total_seconds())
     users: dict[str | None, User] = {
         u.id: u for u in session.scalars(select(User).where(User.id.in_([row[0] for row in grouped])))
     }
@@ -94,7 +94,6 @@ def team_figures(
         if user is not None and user.role == SUBSCRIBER_ROLE:
             continue  # a subscriber's own actions (consent) are not team work; deleted logins stay
         done = waits.get(user_id, [])
-        timed = [w for w in done if not math.isnan(w)]
         figures.append(
             PersonFigures(
                 user_id=user_id,
@@ -104,7 +103,7 @@ def team_figures(
                 commands=commands,
                 refused=refused,
                 completed=len(done),
-                median_result_s=round(statistics.median(timed), 2) if timed else None,
+                median_result_s=round(statistics.median(done), 2) if done else None,
                 homes=homes,
                 verdicts=verdicts,
             )

@@ -110,10 +110,10 @@ def token(
     """Password grant (``username``, ``password`` and ``tenant``) or refresh-token grant
     (``refresh_token``, or the cookie when the form has none; it is spent: use the new one)."""
     key: bytes = request.app.state.token_key
+    from_cookie = grant_type == "refresh_token" and not refresh_token and bool(homediag_refresh)
+    if from_cookie or session_cookie:
+        _cookie_guard(x_homediag_client)
     if grant_type == "refresh_token":
-        from_cookie = not refresh_token and bool(homediag_refresh)
-        if from_cookie or session_cookie:
-            _cookie_guard(x_homediag_client)
         try:
             pair = refresh_tokens(session, refresh_token or homediag_refresh, key)
         except TokenInvalid as exc:
@@ -126,8 +126,6 @@ def token(
             raise error from exc
         session.commit()
         return _answer(pair, request, response, from_cookie or session_cookie)
-    if session_cookie:
-        _cookie_guard(x_homediag_client)
     source = request.client.host if request.client else "unknown"
     try:
         user = authenticate(session, tenant, username, password, source)
