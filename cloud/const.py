@@ -16,6 +16,14 @@ REFRESH_TOKEN_TTL_S: Final = 14 * 86400
 LOGIN_FAILURES_PER_ACCOUNT: Final = 5
 LOGIN_FAILURES_PER_SOURCE: Final = 20
 LOGIN_LOCKOUT_WINDOW_S: Final = 15 * 60
+#: Argon2id takes 64 MiB and ~0.2 s of a core per check: at most this many at once in a process;
+#: a login that waits longer than the wait for a turn is answered 503 with Retry-After (issue 17).
+PASSWORD_HASH_CONCURRENCY: Final = 2
+PASSWORD_HASH_WAIT_S: Final = 5.0
+
+#: Request bodies beyond this are refused with 413 before they are read (issue 17); routes that
+#: need more say so in ``cloud/api/app.py`` (the speed-test upload bounds itself).
+MAX_BODY_BYTES: Final = 1024 * 1024
 
 #: Crockford's base32 alphabet without I, L, O, U: no letter a subscriber can misread.
 PAIRING_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -37,3 +45,12 @@ SPEEDTEST_MAX_STREAMS: Final = 64
 
 #: Where the public API is mounted (the console and its auth cookie are scoped to it).
 API_PREFIX: Final = "/api/v1"
+
+#: Messages the ingest keeps in memory while the database is slow or down; beyond it a message is
+#: refused unacknowledged (its agent re-sends it later), so an outage cannot exhaust memory.
+INGEST_MAX_PENDING: Final = 20_000
+#: The writer's back-off while the database does not answer.
+INGEST_RETRY_MIN_S: Final = 1.0
+INGEST_RETRY_MAX_S: Final = 30.0
+#: How often a revoked agent that keeps sending is told, signed, that it is revoked.
+REVOKED_NOTICE_INTERVAL_S: Final = 60.0

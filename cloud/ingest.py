@@ -8,11 +8,18 @@ QuietLogger) without ever stopping the loop:
 2. the agent is enrolled (else ``unknown_agent``) and not revoked (else ``revoked``);
 3. the Ed25519 signature over the received bytes, with that agent's key;
 4. the envelope names the topic's agent and the channel fits its kind;
-5. the body decodes (a signed but undecodable report is acknowledged as
-   *rejected*, so the agent stops re-sending it).
+5. the envelope and body decode within the contract's bounds (``protocol/limits.py``,
+   ``protocol/samples.py``). A signed report that does not is set aside in the quarantine
+   (``cloud/quarantine.py``) and acknowledged as *rejected*, so the agent stops re-sending it.
 
 Storage is exactly-once: ``(agent, epoch, seq)`` is unique and the agent re-sends
 until acknowledged, so the ack goes out only after the batch is committed.
+
+One bad report never stops the others (issue 17, finding 1): a batch that fails to store while the
+database answers is split in halves until the reports that fail are alone; those are quarantined
+and acknowledged, the rest stored. A database that does not answer is retried with back-off, and
+what waits in memory is bounded (beyond it a message is refused unacknowledged: its agent re-sends).
+An agent that is revoked is told so, signed, once a minute at most, and stops sending.
 """
 
 from __future__ import annotations
@@ -31,9 +38,10 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import aiomqtt
+import msgspec
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
@@ -46,17 +54,27 @@ from protocol import (
     Envelope,
     Hello,
     Kind,
+    Revoked,
     Status,
     TelemetryBatch,
 )
 from protocol import Sample as TelemetrySample
 from protocol.const import MAX_ACK_SEQS
+from protocol.messages import CHANNEL_OF
 
 from .commands import seal_command
 from .connectivity import CONNECTIVITY_PROBES, apply_connectivity
-from .const import KEY_CACHE_TTL_S, UNKNOWN_AGENT_RECHECK_S
+from .const import (
+    INGEST_MAX_PENDING,
+    INGEST_RETRY_MAX_S,
+    INGEST_RETRY_MIN_S,
+    KEY_CACHE_TTL_S,
+    REVOKED_NOTICE_INTERVAL_S,
+    UNKNOWN_AGENT_RECHECK_S,
+)
 from .inventory import DISCOVERY_PROBE, apply_inventory
 from .keys import KeyRing
+from .quarantine import Quarantined, database_answers, set_aside
 from .remote import apply_result, queued_for
 from .storage import Agent, Report, ReportWatermark, Sample
 from .storage.usage import UsagePlan
@@ -78,8 +96,31 @@ class Incoming:
 
     envelope: Envelope
     body: Hello | TelemetryBatch | CommandResult | Status | None
-    #: Set when the signature verified but the body did not decode.
+    #: Set when the signature verified but the report is refused: it is quarantined and
+    #: acknowledged as rejected. ``reason`` is the counter label, ``detail`` the words.
     rejected: bool = False
+    payload: bytes = b""
+    reason: str = ""
+    detail: str = ""
+
+
+class StoreUnavailable(Exception):
+    """The database does not answer: retry later, set nothing aside."""
+
+
+def _stand_in(identity: protocol.Identity) -> Envelope:
+    """An envelope standing for a refused report whose own envelope did not decode: it carries only
+    the identity (read from verified bytes) that acknowledging and quarantining need."""
+    return Envelope(
+        v=protocol.SCHEMA_VERSION,
+        id="0" * 32,
+        agent=identity.agent,
+        epoch=identity.epoch,
+        seq=identity.seq,
+        sent=0.0,
+        kind=identity.kind,
+        body=msgspec.Raw(b"null"),
+    )
 
 
 @dataclass
@@ -91,6 +132,11 @@ class IngestStats:
     batches: int = 0
     acks_sent: int = 0
     dropped_by_agents: int = 0
+    #: Reports set aside (out of bounds, undecodable, or failing to store alone) and acknowledged.
+    quarantined: int = 0
+    #: Times the writer found the database down and backed off.
+    store_retries: int = 0
+    revoked_notices: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +148,9 @@ class IngestStats:
             "batches": self.batches,
             "acks_sent": self.acks_sent,
             "dropped_by_agents": self.dropped_by_agents,
+            "quarantined": self.quarantined,
+            "store_retries": self.store_retries,
+            "revoked_notices": self.revoked_notices,
             "rejected": dict(self.rejected),
         }
 
@@ -156,7 +205,9 @@ def _fold(session: Session, agent_id: str, sample: TelemetrySample) -> None:
     try:
         with session.begin_nested():
             fold(session, agent_id, sample)
-    except (SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise  # the database went away: the batch fails and is retried, not kept half-folded
         _LOGGER.warning(
             "agent %s: %s sample not folded (kept raw): %s: %s",
             agent_id,
@@ -201,12 +252,14 @@ def store_batch(
         sample_rows: list[dict[str, Any]] = []
         last_seen: dict[str, datetime] = {}
         fresh: list[Incoming] = []
+        refused: list[Quarantined] = []
         for item in reports:
             env = item.envelope
             key = (env.agent, env.epoch, env.seq)
             plan = acks[(env.agent, env.epoch)]
             if item.rejected:
                 plan.rejected.append(env.seq)
+                refused.append(_quarantined(item, item.reason or "malformed", item.detail))
                 continue
             plan.seqs.append(env.seq)
             if key in existing:
@@ -275,7 +328,68 @@ def store_batch(
         for item in items:
             if isinstance(item.body, Status):
                 _apply_status(session, item.envelope, item.body)
+        set_aside(session, refused, now)
     return acks, stored, duplicates
+
+
+def _quarantined(item: Incoming, reason: str, detail: str) -> Quarantined:
+    env = item.envelope
+    return Quarantined(env.agent, env.epoch, env.seq, env.kind.value, reason, detail, item.payload)
+
+
+@dataclass
+class StoreOutcome:
+    acks: dict[tuple[str, int], _AckPlan]
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+    def merge(self, other: StoreOutcome) -> StoreOutcome:
+        for key, plan in other.acks.items():
+            mine = self.acks.setdefault(key, _AckPlan())
+            mine.seqs += plan.seqs
+            mine.rejected += plan.rejected
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        return self
+
+
+def store_or_set_aside(session_factory: sessionmaker[Session], items: Sequence[Incoming]) -> StoreOutcome:
+    """Store a batch; if it fails while the database answers, split it down to the reports that fail
+    alone and quarantine those, so one bad report never holds back the rest. Raises
+    :class:`StoreUnavailable` when the database does not answer (nothing is set aside then)."""
+    try:
+        acks, stored, duplicates = store_batch(session_factory, items)
+    except Exception as exc:
+        if not database_answers(session_factory):
+            raise StoreUnavailable(str(exc)) from exc
+        if len(items) > 1:
+            half = len(items) // 2
+            first = store_or_set_aside(session_factory, items[:half])
+            return first.merge(store_or_set_aside(session_factory, items[half:]))
+        return _set_aside_alone(session_factory, items[0], exc)
+    refused = sum(1 for i in items if i.rejected and i.envelope.kind is not Kind.STATUS)
+    return StoreOutcome(dict(acks), stored, duplicates, refused)
+
+
+def _set_aside_alone(session_factory: sessionmaker[Session], item: Incoming, exc: Exception) -> StoreOutcome:
+    env = item.envelope
+    detail = f"{type(exc).__name__}: {exc}"
+    _LOGGER.error(
+        "agent %s: report %d/%d cannot be stored, set aside: %s", env.agent, env.epoch, env.seq, detail
+    )
+    if env.kind is Kind.STATUS:
+        return StoreOutcome({})  # not a report: nothing to acknowledge or keep
+    plan = _AckPlan(rejected=[env.seq])
+    try:
+        with session_factory.begin() as session:
+            set_aside(session, [_quarantined(item, "store", detail)], datetime.now(UTC))
+    except Exception:
+        # Not even the quarantine takes it (its agent was deleted meanwhile): acknowledge it
+        # anyway, or it would come back for ever; the log keeps what it was.
+        _LOGGER.exception("agent %s: report %d/%d could not be quarantined", env.agent, env.epoch, env.seq)
+    return StoreOutcome({(env.agent, env.epoch): plan}, quarantined=1)
 
 
 def _apply_status(session: Session, envelope: Envelope, status: Status) -> None:
@@ -318,8 +432,10 @@ class Ingest:
         share_group: str | None = None,
         client_id: str | None = None,
         tls: TlsSettings | None = None,
+        max_pending: int = INGEST_MAX_PENDING,
     ) -> None:
         self.broker = broker
+        self._max_pending = max_pending
         self._tls = (tls or TlsSettings()).context() if broker.tls else None
         self._sessions = session_factory
         self._keys = keys
@@ -339,6 +455,8 @@ class Ingest:
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
         self._logged_reasons: set[str] = set()
         self._dropped: dict[tuple[str, int], int] = {}
+        self._told_revoked: dict[str, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- verification -------------------------------------------------------------
 
@@ -382,23 +500,38 @@ class Ingest:
     async def handle(self, topic: str, payload: bytes) -> None:
         """Verify one uplink message and queue it for storage, or count why not."""
         self.stats.received += 1
+        if len(self._pending) >= self._max_pending:
+            # The database is behind or down: refuse unacknowledged (its agent re-sends later)
+            # rather than grow without bound.
+            self._reject("backlog", f"{len(self._pending)} messages wait for the database")
+            return
         try:
             parsed = protocol.parse_topic(topic)
-            protocol.split(payload)  # size and framing before any database work
+            data, signature = protocol.split(payload)  # size and framing before any database work
         except protocol.ProtocolError as exc:
             self._reject(exc.reason, str(exc))
             return
         key = await self._key_for(parsed.agent_id)
         if isinstance(key, str):
             self._reject(key, f"agent {parsed.agent_id}")
+            if key == "revoked":
+                self._tell_revoked(parsed.agent_id)
             return
         try:
-            envelope = protocol.unseal(payload, key)
-            protocol.check_topic(envelope, parsed)
+            protocol.verify(key, signature, data)
         except protocol.ProtocolError as exc:
             self._reject(exc.reason, f"from {parsed.agent_id}: {exc}")
             return
-        item = Incoming(envelope, None)
+        try:
+            envelope = protocol.decode_envelope(data)
+            protocol.check_topic(envelope, parsed)
+        except protocol.MalformedMessage as exc:
+            self._refuse_signed(parsed, data, payload, exc)
+            return
+        except protocol.ProtocolError as exc:
+            self._reject(exc.reason, f"from {parsed.agent_id}: {exc}")
+            return
+        item = Incoming(envelope, None, payload=payload)
         try:
             if envelope.kind is Kind.STATUS:
                 item.body = protocol.decode_body(envelope, Status)
@@ -406,14 +539,59 @@ class Ingest:
                 item.body = protocol.decode_body(envelope, _BODY_TYPES[envelope.kind])
         except protocol.ProtocolError as exc:
             if envelope.kind is Kind.STATUS:
-                self._reject("body", f"from {parsed.agent_id}: {exc}")
+                self._reject(exc.reason, f"from {parsed.agent_id}: {exc}")
                 return
-            self._reject("body", f"from {parsed.agent_id} seq {envelope.seq}: {exc}")
-            item.rejected = True
+            self._reject(exc.reason, f"from {parsed.agent_id} seq {envelope.seq}: {exc}")
+            item.rejected, item.reason, item.detail = True, exc.reason, str(exc)
         if isinstance(item.body, TelemetryBatch) and item.body.dropped:
             self._note_dropped(envelope, item.body.dropped)
         self._pending.append(item)
         self._has_pending.set()
+
+    def _refuse_signed(
+        self, parsed: protocol.ParsedTopic, data: bytes, payload: bytes, exc: protocol.MalformedMessage
+    ) -> None:
+        """A report its agent signed whose envelope breaks the contract (a time past 2100, say):
+        quarantined and acknowledged when its identity can be read, else only counted."""
+        self._reject(exc.reason, f"from {parsed.agent_id}: {exc}")
+        identity = protocol.peek_identity(data)
+        if (
+            identity is None
+            or identity.agent != parsed.agent_id
+            or identity.kind not in _BODY_TYPES
+            or CHANNEL_OF[identity.kind] is not parsed.channel
+        ):
+            return
+        item = Incoming(_stand_in(identity), None, True, payload, exc.reason, str(exc))
+        self._pending.append(item)
+        self._has_pending.set()
+
+    def _tell_revoked(self, agent_id: str) -> None:
+        """Say, signed, that the agent is refused for good, so it stops re-sending (at most once per
+        REVOKED_NOTICE_INTERVAL_S for each agent: a revoked agent cannot make us amplify)."""
+        now = time.monotonic()
+        told = self._told_revoked.get(agent_id)
+        client = self._client
+        if client is None or (told is not None and now - told < REVOKED_NOTICE_INTERVAL_S):
+            return
+        if len(self._told_revoked) > 100_000:
+            self._told_revoked.clear()
+        self._told_revoked[agent_id] = now
+        body = Revoked(
+            reason="this home's agent was revoked by its provider; enroll it again with a new code"
+        )
+        payload = protocol.seal(self._keys.get().active, agent=agent_id, body=body)
+
+        async def publish() -> None:
+            try:
+                await client.publish(protocol.topic_for(agent_id, Channel.ACK), payload, qos=1)
+                self.stats.revoked_notices += 1
+            except aiomqtt.MqttError as exc:
+                _LOGGER.info("could not tell agent %s it is revoked: %s", agent_id, exc)
+
+        task = asyncio.create_task(publish(), name=f"revoked-{agent_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _note_dropped(self, envelope: Envelope, total: int) -> None:
         key = (envelope.agent, envelope.epoch)
@@ -427,6 +605,7 @@ class Ingest:
 
     async def _writer(self) -> None:
         loop = asyncio.get_running_loop()
+        retry_s = INGEST_RETRY_MIN_S
         while True:
             await self._has_pending.wait()
             if len(self._pending) < self._batch_max:
@@ -435,17 +614,26 @@ class Ingest:
             if not self._pending:
                 self._has_pending.clear()
             try:
-                acks, stored, dups = await loop.run_in_executor(self._db, store_batch, self._sessions, batch)
-            except Exception:
-                # Nothing is acknowledged, so the agents re-send; keep the batch for a retry too.
-                _LOGGER.exception("storing a batch of %d failed; will retry", len(batch))
+                outcome = await loop.run_in_executor(self._db, store_or_set_aside, self._sessions, batch)
+            except StoreUnavailable as exc:
+                # Nothing is acknowledged, so the agents re-send; keep the batch for a retry too
+                # (handle() bounds what waits). Loud once, then quiet until it recovers.
+                self.stats.store_retries += 1
+                level = logging.WARNING if retry_s == INGEST_RETRY_MIN_S else logging.DEBUG
+                _LOGGER.log(level, "the database does not answer (%s); retrying in %.0f s", exc, retry_s)
                 self._pending[:0] = batch
                 self._has_pending.set()
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(retry_s)
+                retry_s = min(retry_s * 2, INGEST_RETRY_MAX_S)
                 continue
+            if retry_s != INGEST_RETRY_MIN_S:
+                _LOGGER.warning("the database answers again; storing %d waiting messages", len(self._pending))
+            retry_s = INGEST_RETRY_MIN_S
+            acks = outcome.acks
             self.stats.batches += 1
-            self.stats.stored += stored
-            self.stats.duplicates += dups
+            self.stats.stored += outcome.stored
+            self.stats.duplicates += outcome.duplicates
+            self.stats.quarantined += outcome.quarantined
             self.stats.statuses += sum(1 for i in batch if i.envelope.kind is Kind.STATUS)
             await self._send_acks(acks)
             hellos = {i.envelope.agent for i in batch if i.envelope.kind is Kind.HELLO and not i.rejected}

@@ -40,6 +40,7 @@ class Retained:
 RETAINED: list[Retained] = [
     Retained("samples", "at", "raw"),
     Retained("reports", "received_at", "raw"),
+    Retained("quarantined_reports", "received_at", "raw"),
     Retained("usage_hours", "hour", "rollup"),
     Retained("usage_device_hours", "hour", "rollup"),
     Retained("enrollment_failures", "at", "raw"),

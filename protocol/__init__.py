@@ -6,11 +6,13 @@ because the agent loads it on small gateways. See ``docs/protocol.md``.
 
 from .broker_url import BrokerAddress
 from .codec import (
+    Identity,
     check_topic,
     decode_body,
     decode_envelope,
     encode_json,
     new_message_id,
+    peek_identity,
     seal,
     split,
     unseal,
@@ -19,6 +21,7 @@ from .const import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, TOPIC_ROOT
 from .errors import (
     BadSignature,
     MalformedMessage,
+    OutOfBounds,
     PayloadTooLarge,
     ProtocolError,
     TopicMismatch,
@@ -32,6 +35,7 @@ from .messages import (
     Envelope,
     Hello,
     Kind,
+    Revoked,
     Sample,
     Status,
     TelemetryBatch,
@@ -44,6 +48,7 @@ from .signing import (
     load_public_key,
     private_key_pem,
     public_key_text,
+    verify,
 )
 from .topics import Channel, ParsedTopic, is_valid_agent_id, parse_topic, subscription_for, topic_for
 
@@ -62,11 +67,14 @@ __all__ = [
     "Ed25519PublicKey",
     "Envelope",
     "Hello",
+    "Identity",
     "Kind",
     "MalformedMessage",
+    "OutOfBounds",
     "ParsedTopic",
     "PayloadTooLarge",
     "ProtocolError",
+    "Revoked",
     "Sample",
     "Status",
     "TelemetryBatch",
@@ -82,6 +90,7 @@ __all__ = [
     "load_public_key",
     "new_message_id",
     "parse_topic",
+    "peek_identity",
     "private_key_pem",
     "public_key_text",
     "seal",
@@ -89,4 +98,5 @@ __all__ = [
     "subscription_for",
     "topic_for",
     "unseal",
+    "verify",
 ]

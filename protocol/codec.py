@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from msgspec import Meta
 
 from .const import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, SIGNATURE_B64_LEN
-from .errors import MalformedMessage, PayloadTooLarge, TopicMismatch, UnsupportedVersion
-from .messages import BODY_TYPE, CHANNEL_OF, KIND_OF, Body, Envelope
+from .errors import MalformedMessage, OutOfBounds, PayloadTooLarge, TopicMismatch, UnsupportedVersion
+from .limits import check_data
+from .messages import BODY_TYPE, CHANNEL_OF, KIND_OF, Body, CommandResult, Envelope, Kind, TelemetryBatch
+from .samples import check_sample_data
 from .signing import b64decode, b64encode, verify
 from .topics import ParsedTopic
 
@@ -34,6 +37,28 @@ _body_decoders = {kind: msgspec.json.Decoder(t) for kind, t in BODY_TYPE.items()
 
 class _Versioned(msgspec.Struct):
     v: int
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """Who sent a report and which one it is, read without the envelope's other checks."""
+
+    agent: str
+    epoch: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    seq: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+    kind: Kind
+
+
+_identity_decoder = msgspec.json.Decoder(Identity)
+
+
+def peek_identity(data: bytes) -> Identity | None:
+    """The ``(agent, epoch, seq, kind)`` of signed bytes whose envelope does not decode, so the
+    receiver can acknowledge and set aside a report it refuses instead of having it re-sent
+    forever. Only for bytes whose signature has already been verified."""
+    try:
+        return _identity_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None
 
 
 def new_message_id() -> str:
@@ -89,7 +114,7 @@ def decode_envelope(data: bytes) -> Envelope:
         envelope = _envelope_decoder.decode(data)
     except msgspec.DecodeError as exc:
         _raise_if_other_version(data)
-        raise MalformedMessage(f"bad envelope: {exc}") from exc
+        raise _decode_error("envelope", exc) from exc
     if envelope.v != SCHEMA_VERSION:
         raise UnsupportedVersion(f"envelope version {envelope.v}, this code speaks {SCHEMA_VERSION}")
     return envelope
@@ -126,9 +151,27 @@ def decode_body(envelope: Envelope, expected: type[B]) -> B:
     try:
         body = _body_decoders[envelope.kind].decode(envelope.body)
     except msgspec.DecodeError as exc:
-        raise MalformedMessage(f"bad {envelope.kind.value} body: {exc}") from exc
+        raise _decode_error(f"{envelope.kind.value} body", exc) from exc
     assert isinstance(body, expected)
+    if isinstance(body, TelemetryBatch):
+        for i, sample in enumerate(body.samples):
+            check_data(sample.data, f"samples[{i}].data")
+            check_sample_data(sample.probe, sample.data)
+    elif isinstance(body, CommandResult):
+        check_data(body.data)
     return body
+
+
+#: How msgspec words a broken constraint (``Expected `float` <= 4102444800.0``, ``length <= 128``).
+_BOUND_WORDS = ("<=", ">=", " < ", " > ", "length")
+
+
+def _decode_error(what: str, exc: msgspec.DecodeError) -> MalformedMessage:
+    """A value outside its declared range is :class:`OutOfBounds`; anything else is malformed."""
+    text = str(exc)
+    if isinstance(exc, msgspec.ValidationError) and any(w in text for w in _BOUND_WORDS):
+        return OutOfBounds(f"{what}: {text}")
+    return MalformedMessage(f"bad {what}: {text}")
 
 
 def encode_json(value: object) -> bytes:

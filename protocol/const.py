@@ -31,3 +31,25 @@ RENEWAL_CONTEXT: Final = b"homediag-renew\n"
 MAX_SAMPLES_PER_BATCH: Final = 500
 MAX_ACK_SEQS: Final = 5000
 MAX_NAME_LEN: Final = 128
+
+#: Times on the wire are seconds since the epoch, before this bound (2100-01-01T00:00:00Z): every
+#: datetime type of every store holds them, so a report cannot carry a time the cloud cannot store.
+MAX_UNIX_TIME: Final = 4_102_444_800.0
+
+#: Free-form JSON in a sample's or a result's ``data``: bounds that every store (SQLite's and
+#: PostgreSQL's JSON, Python's datetime and int64 columns) can hold, checked at decode.
+MAX_DATA_DEPTH: Final = 8
+MAX_DATA_ITEMS: Final = 20_000
+MAX_DATA_TEXT_LEN: Final = 16_384
+MAX_DATA_KEY_LEN: Final = 128
+#: Integers fit a signed 64-bit column; floats are finite (JSON has no infinity, SQL columns none
+#: that a fold could read back). The fields the cloud folds have tighter, typed bounds.
+MAX_DATA_INT: Final = 2**63 - 1
+
+#: Byte counts and other running totals in usage samples: an hour of a 100 Gbit/s line is 4.5e13,
+#: so a thousand times that is no real home's figure.
+MAX_BYTE_COUNT: Final = 10**16
+#: A latency, response time or duration in milliseconds: an hour is already no answer.
+MAX_MILLISECONDS: Final = 3_600_000.0
+#: A throughput in Mbit/s (10 Tbit/s).
+MAX_MBPS: Final = 10_000_000.0

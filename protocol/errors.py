@@ -3,7 +3,8 @@
 ProtocolError
 ├── PayloadTooLarge      the payload exceeds MAX_PAYLOAD_BYTES
 ├── MalformedMessage     not a sealed envelope, bad JSON, missing or mistyped fields
-│   └── UnsupportedVersion  an envelope version this code does not speak
+│   ├── UnsupportedVersion  an envelope version this code does not speak
+│   └── OutOfBounds         a number, time, length or count outside what the contract allows
 ├── BadSignature         the signature does not verify with the expected key
 └── TopicMismatch        topic and envelope disagree (agent id or kind), or an unknown topic
 """
@@ -26,6 +27,13 @@ class MalformedMessage(ProtocolError):
 
 class UnsupportedVersion(MalformedMessage):
     reason = "version"
+
+
+class OutOfBounds(MalformedMessage):
+    """Well-formed, but a value no receiver can store or act on (a time past 2100, an int past
+    int64, a nesting too deep): refused at decode, never met deep in storage."""
+
+    reason = "bounds"
 
 
 class BadSignature(ProtocolError):

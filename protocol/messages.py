@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from .const import AGENT_ID_PATTERN, MAX_ACK_SEQS, MAX_NAME_LEN, MAX_SAMPLES_PER_BATCH
+from .const import AGENT_ID_PATTERN, MAX_ACK_SEQS, MAX_NAME_LEN, MAX_SAMPLES_PER_BATCH, MAX_UNIX_TIME
 from .topics import Channel
 
 Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME_LEN)]
-UnixTime = Annotated[float, Meta(ge=0)]
+#: Bounded on both sides: a time past MAX_UNIX_TIME is no store's datetime (finding 1 of issue 17).
+UnixTime = Annotated[float, Meta(ge=0, le=MAX_UNIX_TIME)]
 Counter = Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
@@ -28,6 +29,7 @@ class Kind(StrEnum):
     RESULT = "result"
     ACK = "ack"
     STATUS = "status"
+    REVOKED = "revoked"
 
 
 #: The channel each kind travels on; a receiver rejects any other pairing.
@@ -38,6 +40,8 @@ CHANNEL_OF: dict[Kind, Channel] = {
     Kind.RESULT: Channel.RESULT,
     Kind.ACK: Channel.ACK,
     Kind.STATUS: Channel.STATUS,
+    # On the agent's ack channel: the cloud's answer to an agent it no longer accepts.
+    Kind.REVOKED: Channel.ACK,
 }
 
 
@@ -100,6 +104,17 @@ class Ack(msgspec.Struct, frozen=True):
     rejected: Annotated[list[Counter], Meta(max_length=MAX_ACK_SEQS)] = []
 
 
+class Revoked(msgspec.Struct, frozen=True):
+    """The cloud refuses this agent for good (its operator revoked it): stop sending.
+
+    Signed by the cloud and addressed to the agent like every downlink message, so no one else
+    can silence an agent, and only the agent it names. A re-enrolled agent has a new id.
+    """
+
+    reason: Annotated[str, Meta(max_length=512)] = "revoked"
+    revoked_at: UnixTime | None = None
+
+
 class Command(msgspec.Struct, frozen=True):
     command_id: Annotated[str, Meta(pattern=r"^[0-9a-f]{32}$")]
     name: Name
@@ -116,7 +131,7 @@ class CommandResult(msgspec.Struct, frozen=True):
     data: dict[str, Any] = {}
 
 
-Body = Hello | TelemetryBatch | Status | Ack | Command | CommandResult
+Body = Hello | TelemetryBatch | Status | Ack | Command | CommandResult | Revoked
 
 BODY_TYPE: dict[Kind, type[Body]] = {
     Kind.HELLO: Hello,
@@ -125,5 +140,6 @@ BODY_TYPE: dict[Kind, type[Body]] = {
     Kind.ACK: Ack,
     Kind.COMMAND: Command,
     Kind.RESULT: CommandResult,
+    Kind.REVOKED: Revoked,
 }
 KIND_OF: dict[type[Body], Kind] = {t: k for k, t in BODY_TYPE.items()}

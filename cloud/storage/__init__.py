@@ -17,6 +17,7 @@ from .models import (
     Sample,
     utcnow,
 )
+from .quarantine import QuarantinedReport
 from .usage import DeviceClassHour, UsageHour, UsagePlan
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "LoginFailure",
     "PairingCode",
     "Plan",
+    "QuarantinedReport",
     "RefreshToken",
     "Report",
     "ReportWatermark",
