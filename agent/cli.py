@@ -168,6 +168,9 @@ def _print_status(status: dict[str, object]) -> None:
     print(f"cloud     {status['cloud_url']}  broker {status['broker_url']}")
     link = status.get("link")
     print(f"link      {link.get('state') if isinstance(link, dict) else link}")
+    revoked = status.get("revoked")
+    if isinstance(revoked, dict):
+        print(f"revoked   {revoked['reason']}: this agent sends nothing more")
     outbox = status.get("outbox")
     if isinstance(outbox, dict):
         print(f"outbox    {outbox['depth']} reports waiting ({outbox['bytes']} bytes)")

@@ -14,6 +14,8 @@ OUTBOX_FILE: Final = "outbox.sqlite"
 STATUS_FILE: Final = "status.json"
 COMMANDS_FILE: Final = "commands.sqlite"
 PLAN_FILE: Final = "plan.json"
+#: The cloud's signed word that this agent is revoked (agent/revocation.py).
+REVOKED_FILE: Final = "revoked.json"
 TLS_KEY_FILE: Final = "tls-key.pem"
 TLS_CERT_FILE: Final = "tls-cert.pem"
 CA_FILE: Final = "ca.pem"

@@ -5,6 +5,9 @@ On every connect it subscribes to its acks and commands, publishes a retained
 signed ``online`` status (the broker publishes the pre-signed ``offline`` last
 will if we vanish), and re-sends everything still in the outbox: the outbox, not
 the MQTT session, is what guarantees delivery, so the session is clean.
+
+A signed ``revoked`` message from the cloud ends the link for good: the operator no longer
+accepts this agent, and re-sending would only be refused (issue 17, finding 11).
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from typing import Literal
 import aiomqtt
 
 import protocol
-from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Ed25519PublicKey, Envelope, Kind, Status
+from protocol import (
+    Ack,
+    BrokerAddress,
+    Channel,
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+    Envelope,
+    Kind,
+    Revoked,
+    Status,
+)
 
 from .commands import CloudClock
 from .config import LinkConfig
@@ -41,6 +54,8 @@ class LinkState(StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     STOPPED = "stopped"
+    #: The cloud said, signed, that it refuses this agent: nothing more is sent.
+    REVOKED = "revoked"
 
 
 @dataclass
@@ -53,6 +68,7 @@ class LinkCounters:
 
 
 CommandHandler = Callable[[Envelope], Awaitable[None]]
+RevokedHandler = Callable[[Revoked, float], Awaitable[None]]
 
 
 class Link:
@@ -69,6 +85,8 @@ class Link:
         tls: TlsFiles | None = None,
         on_connect: Callable[[], Awaitable[None]] | None = None,
         on_command: CommandHandler | None = None,
+        on_revoked: RevokedHandler | None = None,
+        revoked: str | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.broker = broker
@@ -80,7 +98,10 @@ class Link:
         self._config = config
         self._on_connect = on_connect
         self._on_command = on_command
-        self.state = LinkState.DISCONNECTED
+        self._on_revoked = on_revoked
+        #: Why the cloud refuses this agent, once it said so (here or before a restart).
+        self.revoked: str | None = revoked
+        self.state = LinkState.REVOKED if revoked else LinkState.DISCONNECTED
         self.counters = LinkCounters()
         self._wake = asyncio.Event()
         self._client: aiomqtt.Client | None = None
@@ -107,9 +128,12 @@ class Link:
         return context
 
     async def run(self) -> None:
-        """Stay connected until cancelled."""
+        """Stay connected until cancelled (or, once revoked, stay quiet until cancelled)."""
         delay = self._config.reconnect_min_s
         while True:
+            if self.revoked is not None:
+                self.state = LinkState.REVOKED
+                await asyncio.Event().wait()
             self.state = LinkState.CONNECTING
             connected_at = time.monotonic()
             try:
@@ -159,9 +183,12 @@ class Link:
             if self._on_connect is not None:
                 await self._on_connect()
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._send_loop(client))
+                sender = tasks.create_task(self._send_loop(client))
                 async for message in client.messages:
                     await self._on_message(message)
+                    if self.revoked is not None:
+                        sender.cancel()
+                        break
 
     async def _send_loop(self, client: aiomqtt.Client) -> None:
         tick = max(0.2, min(5.0, self._config.resend_after_s / 4))
@@ -230,6 +257,17 @@ class Link:
             self.wake()
         elif envelope.kind is Kind.COMMAND and self._on_command is not None:
             await self._on_command(envelope)
+        elif envelope.kind is Kind.REVOKED:
+            try:
+                revoked = protocol.decode_body(envelope, Revoked)
+            except protocol.ProtocolError as exc:
+                self.counters.bad_downlink += 1
+                _LOGGER.warning("rejected a revocation: %s", exc)
+                return
+            self.revoked = revoked.reason
+            _LOGGER.error("the cloud revoked this agent (%s); it stops sending", revoked.reason)
+            if self._on_revoked is not None:
+                await self._on_revoked(revoked, envelope.sent)
 
     async def stop(self) -> None:
         """Say goodbye: an explicit retained offline status (a clean disconnect sends no will)."""

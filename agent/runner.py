@@ -32,7 +32,7 @@ from protocol.catalogue import (
 from protocol.cycles import zone
 
 from . import consent as consent_store
-from . import diagnostics, probes
+from . import diagnostics, probes, revocation
 from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
 from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, PLAN_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
@@ -112,6 +112,8 @@ class Agent:
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         self._cloud_keys = self.enrollment.cloud_keys
+        self.revocation = revocation.load(config.state_dir, self.agent_id)
+        self._probe_tasks: list[asyncio.Task[None]] = []
         self.clock = CloudClock()
         self.commands = CommandExecutor(
             self._catalogue(),
@@ -130,6 +132,8 @@ class Agent:
             tls=tls_files(config.state_dir),
             on_connect=self._send_hello,
             on_command=self._on_command,
+            on_revoked=self._on_revoked,
+            revoked=self.revocation.reason if self.revocation else None,
         )
 
     # -- commands ------------------------------------------------------------------
@@ -216,6 +220,19 @@ class Agent:
             raise CommandRefused("Error_Refused", str(exc)) from exc
         return {"pinned": list(self.enrollment.cloud_public_keys)}
 
+    async def _on_revoked(self, revoked: protocol.Revoked, told_at: float) -> None:
+        """Keep the cloud's word across restarts and stop measuring: nothing would be accepted."""
+        record = revocation.Revocation(self.agent_id, revoked.reason, told_at, revoked.revoked_at)
+        self.revocation = record
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                None, revocation.save, self.config.state_dir, record
+            )
+        except OSError as exc:
+            _LOGGER.warning("cannot record the revocation: %s", exc)
+        for task in self._probe_tasks:
+            task.cancel()
+
     async def _send_hello(self) -> None:
         if await self.outbox.has_pending(Kind.HELLO):
             return
@@ -284,6 +301,7 @@ class Agent:
             "certificate_renewals": self.certificate_renewals,
             "outbox_errors": self.outbox_errors,
             "outbox": asdict(stats),
+            "revoked": asdict(self.revocation) if self.revocation else None,
             "probes": {
                 **{
                     n: {"enabled": True, "interval_s": p.interval_s, "last": self.last_results.get(n)}
@@ -345,7 +363,14 @@ class Agent:
                 loop.add_signal_handler(sig, stop.set)
         _LOGGER.info("agent %s starting; probes: %s", self.agent_id, ", ".join(sorted(self.probes)) or "none")
         tasks = [asyncio.create_task(self.link.run(), name="link")]
-        tasks += [asyncio.create_task(self._probe_loop(p), name=f"probe:{n}") for n, p in self.probes.items()]
+        if self.revocation is None:
+            self._probe_tasks = [
+                asyncio.create_task(self._probe_loop(p), name=f"probe:{n}") for n, p in self.probes.items()
+            ]
+        else:
+            _LOGGER.error(
+                "this agent was revoked by its provider (%s); enroll it again", self.revocation.reason
+            )
         tasks.append(asyncio.create_task(self._status_loop(), name="status"))
         if tls_files(self.config.state_dir) is not None:
             tasks.append(asyncio.create_task(self._renewal_loop(), name="renewal"))
@@ -357,6 +382,7 @@ class Agent:
                     raise task.exception()  # type: ignore[misc]
         finally:
             _LOGGER.info("agent %s stopping", self.agent_id)
+            tasks += self._probe_tasks  # not waited on above: a revocation cancels them
             for task in tasks:
                 if task.get_name() != "link":
                     task.cancel()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import protocol
 
+from . import revocation
 from .config import AgentConfig
 from .const import OUTBOX_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
 from .errors import NotEnrolled
@@ -32,6 +34,8 @@ def collect_status(config: AgentConfig) -> dict[str, Any]:
         broker_url=config.link.broker_url or enrollment.broker_url,
         public_key=protocol.public_key_text(load_or_create_key(state_dir)),
     )
+    revoked = revocation.load(state_dir, enrollment.agent_id)
+    result["revoked"] = asdict(revoked) if revoked else None
     running = _read_running(state_dir / STATUS_FILE)
     result["running"] = running is not None
     if running is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import sys
@@ -12,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import audit
+from . import audit, quarantine
 from .accounts import ROLES, create_tenant, create_user, generate_password
 from .broker_config import write_broker_config
 from .care import offline_daily_list, run_care_once
@@ -57,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     p_broker.add_argument(
         "--name", action="append", dest="names", help="broker host name or address (repeat)"
     )
+    p_broker.add_argument(
+        "--cloud-clients",
+        type=int,
+        default=1,
+        help="broker identities for cloud processes (serve and each ingest worker need one each)",
+    )
     p_sim = sub.add_parser("simulate", help="a fleet of synthetic homes publishing signed telemetry")
     p_sim.add_argument("--agents", type=int, default=10)
     p_sim.add_argument("--cloud", required=True, help="the cloud's API URL")
@@ -77,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     p_list.add_argument("--feedback", type=Path, help="CSR verdicts as JSON Lines (docs/care.md)")
     p_list.add_argument("--strict", action="store_true", help="refuse the input if any line is malformed")
     care_sub.add_parser("run-once", help="one pass of the care loop against the database")
+    p_quarantine = sub.add_parser(
+        "quarantine", help="reports the ingest set aside (out of bounds, undecodable, or unstorable)"
+    )
+    p_quarantine.add_argument("--limit", type=int, default=20, help="how many, newest first")
+    p_quarantine.add_argument("--json", action="store_true", help="machine-readable, with the payloads")
     sub.add_parser("migrate", help="create or upgrade the database schema")
     sub.add_parser("retention", help="delete what is past its retention horizon now (serve does it hourly)")
     sub.add_parser("api-token", help="print the operator API token (development)")
@@ -128,6 +140,41 @@ def _care(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(json.dumps(asyncio.run(run_care_once(settings)), indent=2))
+    return 0
+
+
+def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        migrate(engine)
+        with make_sessionmaker(engine)() as session:
+            total, rows = quarantine.listing(session, None, limit=max(1, min(args.limit, 1000)), offset=0)
+            counts = quarantine.by_reason(session)
+    finally:
+        engine.dispose()
+    if args.json:
+        items = [
+            {
+                "agent_id": r.agent_id,
+                "epoch": r.epoch,
+                "seq": r.seq,
+                "kind": r.kind,
+                "reason": r.reason,
+                "detail": r.detail,
+                "received_at": r.received_at.isoformat(),
+                "payload_b64": base64.b64encode(r.payload).decode(),
+            }
+            for r in rows
+        ]
+        print(json.dumps({"total": total, "by_reason": counts, "items": items}, indent=2))
+        return 0
+    summary = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items())) or "none"
+    print(f"{total} reports set aside ({summary}); each was acknowledged to its agent as refused")
+    for r in rows:
+        print(
+            f"{r.received_at:%Y-%m-%d %H:%M:%S}  {r.agent_id}  {r.epoch}/{r.seq}  {r.kind}"
+            f"  {r.reason}: {r.detail}"
+        )
     return 0
 
 
@@ -237,15 +284,25 @@ def main(argv: list[str] | None = None) -> int:
                 host=args.listen,
                 port=args.listen_port,
                 server_names=args.names,
+                cloud_clients=args.cloud_clients,
             )
-            print(f"wrote {files.conf}")
+            for warning in files.warnings:
+                print(f"homediag-cloud: warning: {warning}", file=sys.stderr)
+            print(f"wrote {files.conf}; start the broker with: mosquitto -c {files.conf}")
             print(
                 f"run the cloud with HOMEDIAG_BROKER_CA_FILE={files.ca}"
                 f" HOMEDIAG_BROKER_CERT_FILE={files.cloud_cert} HOMEDIAG_BROKER_KEY_FILE={files.cloud_key}"
                 f" and --broker mqtts://HOST:{args.listen_port}"
             )
+            for client in files.cloud_clients[1:]:
+                print(
+                    f"another cloud process (one each): HOMEDIAG_BROKER_CERT_FILE={client.cert}"
+                    f" HOMEDIAG_BROKER_KEY_FILE={client.key}"
+                )
         elif args.command == "care":
             return _care(args, settings)
+        elif args.command == "quarantine":
+            return _quarantine(args, settings)
         elif args.command == "api-token":
             print(settings.resolved_api_token())
         elif args.command in ("tenant", "user"):
