@@ -41,7 +41,7 @@ import aiomqtt
 import msgspec
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
@@ -355,14 +355,22 @@ class StoreOutcome:
         return self
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """The database, not the report: gone, locked, out of disk (SQLite's "database or disk is full",
+    PostgreSQL's class 53 and 08 errors are all OperationalErrors). Retried, never set aside."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def store_or_set_aside(session_factory: sessionmaker[Session], items: Sequence[Incoming]) -> StoreOutcome:
-    """Store a batch; if it fails while the database answers, split it down to the reports that fail
-    alone and quarantine those, so one bad report never holds back the rest. Raises
-    :class:`StoreUnavailable` when the database does not answer (nothing is set aside then)."""
+    """Store a batch; if it fails for a reason of its own while the database answers, split it down
+    to the reports that fail alone and quarantine those, so one bad report never holds back the
+    rest. Raises :class:`StoreUnavailable` for an outage (nothing is set aside or acknowledged)."""
     try:
         acks, stored, duplicates = store_batch(session_factory, items)
     except Exception as exc:
-        if not database_answers(session_factory):
+        if _is_outage(exc) or not database_answers(session_factory):
             raise StoreUnavailable(str(exc)) from exc
         if len(items) > 1:
             half = len(items) // 2
@@ -381,15 +389,16 @@ def _set_aside_alone(session_factory: sessionmaker[Session], item: Incoming, exc
     )
     if env.kind is Kind.STATUS:
         return StoreOutcome({})  # not a report: nothing to acknowledge or keep
-    plan = _AckPlan(rejected=[env.seq])
     try:
         with session_factory.begin() as session:
             set_aside(session, [_quarantined(item, "store", detail)], datetime.now(UTC))
-    except Exception:
+    except Exception as again:
+        if _is_outage(again) or not database_answers(session_factory):
+            raise StoreUnavailable(str(again)) from again
         # Not even the quarantine takes it (its agent was deleted meanwhile): acknowledge it
         # anyway, or it would come back for ever; the log keeps what it was.
         _LOGGER.exception("agent %s: report %d/%d could not be quarantined", env.agent, env.epoch, env.seq)
-    return StoreOutcome({(env.agent, env.epoch): plan}, quarantined=1)
+    return StoreOutcome({(env.agent, env.epoch): _AckPlan(rejected=[env.seq])}, quarantined=1)
 
 
 def _apply_status(session: Session, envelope: Envelope, status: Status) -> None:

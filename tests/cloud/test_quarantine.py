@@ -3,19 +3,20 @@ batch and set aside, the rest stored; a database that is down is the other case.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from cloud import quarantine
 from cloud.ingest import Incoming, Ingest, StoreUnavailable, store_or_set_aside
 from cloud.keys import KeyRing
-from cloud.storage import Agent, QuarantinedReport, make_engine, make_sessionmaker
+from cloud.storage import Agent, QuarantinedReport, make_engine, make_sessionmaker, migrate
 from protocol import BrokerAddress, Channel, Sample, TelemetryBatch
 from tests.cloud.db import enroll, incoming
 
@@ -111,3 +112,30 @@ def test_the_listing_is_scoped_to_a_tenant(sessions: sessionmaker[Session]) -> N
         total, _ = quarantine.listing(session, None, limit=10, offset=0)
         assert total == 2
         assert quarantine.by_reason(session) == {"bounds": 2}
+
+
+def test_an_outage_while_the_database_answers_reads_sets_nothing_aside(tmp_path: Path) -> None:
+    """A locked (or full) SQLite answers SELECT 1 but takes no write: that is the database's
+    trouble, not the report's, so nothing may be quarantined (and acknowledged, i.e. lost)."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = make_engine(url)
+    impatient = make_engine(url)
+    # Wait 0.2 s for a lock, not the engine's 30 s (PRAGMA busy_timeout overrides sqlite3's timeout).
+    event.listen(impatient, "connect", lambda conn, _record: conn.execute("PRAGMA busy_timeout = 200"))
+    try:
+        migrate(engine)
+        sessions = make_sessionmaker(engine)
+        agent_id = enroll(sessions, KEY)
+        holder = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            with pytest.raises(StoreUnavailable):
+                store_or_set_aside(make_sessionmaker(impatient), [incoming(KEY, agent_id, _batch(1), seq=1)])
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        with sessions() as session:
+            assert session.scalars(select(QuarantinedReport)).all() == []
+    finally:
+        engine.dispose()
+        impatient.dispose()
