@@ -238,8 +238,8 @@ async def _session(home: SimulatedHome, fleet: _Fleet, session: float) -> None:
                         break
                     except protocol.ProtocolError:
                         continue
-                if envelope is None:
-                    continue
+                if envelope is None or envelope.kind is not protocol.Kind.ACK:
+                    continue  # a simulated home ignores a "revoked" answer
                 ack = protocol.decode_body(envelope, Ack)
                 if ack.epoch == home.epoch:
                     for seq in [*ack.seqs, *ack.rejected]:
