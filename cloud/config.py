@@ -6,15 +6,23 @@ never invents secrets there (the FastAPI full-stack template's rule).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .const import API_TOKEN_FILE, DB_FILE, ENV_PREFIX
+from .const import (
+    API_TOKEN_FILE,
+    DB_FILE,
+    ENV_PREFIX,
+    MAX_BODY_BYTES,
+    PASSWORD_HASH_CONCURRENCY,
+    PASSWORD_HASH_WAIT_S,
+)
 from .errors import ConfigError
 
 
@@ -60,6 +68,15 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_token: SecretStr | None = None
+    #: Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, as JSON:
+    #: ``["10.0.0.5"]``). Empty: the headers are ignored, the client is the socket's peer, which is
+    #: what the login lockout counts (docs/operations.md).
+    trusted_proxies: list[str] = []
+    #: Request bodies beyond this many bytes are refused (413) before they are read.
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024)
+    #: Password hashes (Argon2id, 64 MiB each) at once in this process, and how long a login waits.
+    password_hash_concurrency: int = Field(default=PASSWORD_HASH_CONCURRENCY, ge=1, le=64)
+    password_hash_wait_s: float = Field(default=PASSWORD_HASH_WAIT_S, gt=0, le=60)
     pairing_code_ttl_s: int = 900
     #: Lifetime of agent client certificates; agents renew when a third is left.
     cert_validity_days: float = 90.0
@@ -100,6 +117,10 @@ class Settings(BaseSettings):
     #: HMAC-SHA256 key of webhook signatures; required before any webhook is sent.
     care_webhook_secret: SecretStr | None = None
     care_webhook_timeout_s: float = 10.0
+    #: What webhooks may reach beyond public addresses (cloud/care/egress.py), as JSON: networks
+    #: (``"10.2.0.0/16"``), endpoints (``"127.0.0.1:9000"``, ``"[::1]:9000"``) or names with a port
+    #: (``"hooks.internal:443"``). Empty: loopback, private, link-local, metadata... are refused.
+    care_webhook_allow: list[str] = []
     #: Bounded exponential back-off: base * 2**(attempt-1), at most max, then a dead letter.
     care_retry_attempts: int = 6
     care_retry_base_s: float = 30.0
@@ -110,6 +131,30 @@ class Settings(BaseSettings):
     care_currency: str = "EUR"
     #: Base of links in notifications (unsubscribe); empty: the API URL.
     care_public_url: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy)  # strict, as uvicorn reads it: 10.0.0.0/8, not 10.0.0.1/8
+            except ValueError:
+                raise ValueError(
+                    f"HOMEDIAG_TRUSTED_PROXIES: {proxy[:64]!r} is not an IP address or network;"
+                    " write one like 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return value
+
+    @field_validator("care_webhook_allow")
+    @classmethod
+    def _webhook_allow(cls, value: list[str]) -> list[str]:
+        from .care.egress import policy_for  # noqa: PLC0415 - cloud.care imports this module
+
+        try:
+            policy_for(tuple(value))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -14,6 +14,7 @@ CloudError
 └── CareError            proactive care (cloud/care)
     ├── MalformedRecords the hourly records of the offline entry point were refused (strict mode)
     └── DeliveryFailed   one attempt to send a notification failed (retried, then dead-lettered)
+        └── EgressRefused  the egress policy refused a webhook's address (cloud/care/egress.py)
 """
 
 

@@ -7,6 +7,8 @@ detector   findings, reasons in words, ranking, CSR feedback
 projection where the cycle will end, warning texts, the next-plan-up offer
 alerts     what is due for whom, from the database
 delivery   the outbox: once-only keys, SMTP, signed webhooks, back-off, dead letters
+egress     where a webhook may connect: public addresses and the operator's allowlist, checked
+           on the address the socket opens (no DNS rebinding), no proxy, no redirects
 loop       the periodic pass in `serve`, and `care run-once`
 offline    `homediag-cloud care daily-list --input records.jsonl`
 """
@@ -15,6 +17,7 @@ from .alerts import cycle_projection
 from .baseline import History, build_baseline, history_from_records
 from .delivery import Message, RetryPolicy, SmtpSender, WebhookSender, deliver_due, enqueue, sign, verify
 from .detector import Entry, Feedback, FeedbackIndex, Finding, daily_list, detect, rank
+from .egress import EgressPolicy, EgressRefused, checked_opener, policy_for
 from .loop import CareLoop, run_care_once
 from .offline import offline_daily_list
 from .projection import Plan, Projection, plan_offer, project, top_device, warning_text
@@ -22,6 +25,8 @@ from .records import HourRecord, ParsedRecords, Rejected, parse_lines
 
 __all__ = [
     "CareLoop",
+    "EgressPolicy",
+    "EgressRefused",
     "Entry",
     "Feedback",
     "FeedbackIndex",
@@ -37,6 +42,7 @@ __all__ = [
     "SmtpSender",
     "WebhookSender",
     "build_baseline",
+    "checked_opener",
     "cycle_projection",
     "daily_list",
     "deliver_due",
@@ -46,6 +52,7 @@ __all__ = [
     "offline_daily_list",
     "parse_lines",
     "plan_offer",
+    "policy_for",
     "project",
     "rank",
     "run_care_once",

@@ -1,5 +1,6 @@
 """Numbers of proactive care, in one place, each with the reason it has the value it has."""
 
+from datetime import date
 from typing import Final
 
 GB: Final = 10**9
@@ -46,3 +47,21 @@ CAP_THRESHOLDS_PERCENT: Final = (50, 75, 90, 100)
 PROJECTION_MIN_USED: Final = 0.3
 #: Days of the home's own history behind the daily rate of the projection.
 PROJECTION_HISTORY_DAYS: Final = 14
+
+#: Cloud metadata services, refused to webhooks unless an allowlist entry names the address alone
+#: (cloud/care/egress.py): AWS, Azure, GCP, OpenStack, Oracle and DigitalOcean (169.254.169.254),
+#: AWS ECS task credentials (169.254.170.2), EKS pod identity (169.254.170.23, fd00:ec2::23),
+#: Alibaba Cloud (100.100.100.200), Oracle Cloud (192.0.0.192), AWS IMDS over IPv6 (fd00:ec2::254).
+METADATA_ADDRESSES: Final = (
+    "169.254.169.254",
+    "169.254.170.2",
+    "169.254.170.23",
+    "100.100.100.200",
+    "192.0.0.192",
+    "fd00:ec2::254",
+    "fd00:ec2::23",
+)
+#: The days the care API's ``day`` parameters accept: wider than any stored list, narrow enough
+#: for every database's date type.
+EARLIEST_DAY: Final = date(2000, 1, 1)
+LATEST_DAY: Final = date(2100, 12, 31)

@@ -14,6 +14,9 @@ Guarantees (docs/care.md):
 - **Webhooks are signed**: ``X-Homediag-Signature: sha256=HMAC(secret, timestamp + "." + body)``
   with ``X-Homediag-Timestamp``; redirects are not followed (a redirect is a failed attempt), since
   following one would send a signed body to a host nobody configured.
+- **Webhooks go where the egress policy allows** (``egress.py``): public addresses, plus what the
+  operator allowlists, checked on the address the socket connects to. A refusal is a failed
+  attempt whose ``last_error`` names the reason (shown to administrators only, by the API).
 - **Preferences are read at send time too**: unsubscribing or muting stops pending messages.
   Quiet hours postpone e-mail and webhooks (never the console) to the end of the quiet period.
 """
@@ -22,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import smtplib
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +48,7 @@ from ..errors import DeliveryFailed
 from ..storage.care import CareDeadLetter, CareNotification, CarePreference
 from ..storage.models import utcnow
 from ..storage.usage import UsagePlan
+from .egress import EgressPolicy, checked_opener, url_endpoint
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,29 +112,31 @@ class SmtpSender:
             raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {exc}") from exc
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx surfaces as an HTTPError: a failed attempt
-
-
 @dataclass(frozen=True)
 class WebhookSender:
+    """POSTs through the egress policy (``egress.py``): only to addresses it allows, checked
+    when the socket is opened; no proxy, no redirects."""
+
     secret: bytes
     timeout_s: float = 10.0
-    _opener: urllib.request.OpenerDirector = field(
-        default_factory=lambda: urllib.request.build_opener(_NoRedirect()), compare=False
-    )
+    #: What the operator allows beyond public addresses (``HOMEDIAG_CARE_WEBHOOK_ALLOW``).
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
+    #: TLS trust for https receivers; None: the system's trust store, with host name checks.
+    tls: ssl.SSLContext | None = None
+    _opener: urllib.request.OpenerDirector = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_opener", checked_opener(self.egress, self.tls))
 
     def send(self, notification: CareNotification, unsubscribe_url: str) -> None:
         url = notification.target
-        if not url.startswith(("http://", "https://")):
-            raise DeliveryFailed(f"webhook URL must be http(s): {url!r}")
+        url_endpoint(url)  # the form; where it points is checked when the socket is opened
         body = json.dumps(
             {**notification.payload, "key": notification.key, "unsubscribe_url": unsubscribe_url},
             sort_keys=True,
         ).encode()
         timestamp = str(int(time.time()))
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        request = urllib.request.Request(  # noqa: S310 - the opener speaks http(s) only
             url,
             data=body,
             method="POST",
@@ -145,11 +153,13 @@ class WebhookSender:
                 status = int(response.status)
         except urllib.error.HTTPError as exc:
             exc.close()
-            raise DeliveryFailed(f"webhook {url}: HTTP {exc.code}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise DeliveryFailed(f"webhook {url}: {exc}") from exc
+            raise DeliveryFailed(f"the webhook answered HTTP {exc.code}") from exc
+        except urllib.error.URLError as exc:
+            raise DeliveryFailed(f"could not reach the webhook: {exc.reason}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise DeliveryFailed(f"could not reach the webhook: {exc}") from exc
         if not 200 <= status < 300:
-            raise DeliveryFailed(f"webhook {url}: HTTP {status}")
+            raise DeliveryFailed(f"the webhook answered HTTP {status}")
 
 
 @dataclass(frozen=True)

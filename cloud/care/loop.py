@@ -23,6 +23,7 @@ from ..storage.models import utcnow
 from ..storage.usage import UsagePlan
 from .alerts import build_daily_list, cap_warnings, inventory_alerts, offline_alerts, store_daily_list
 from .delivery import RetryPolicy, Sender, SmtpSender, WebhookSender, deliver_due
+from .egress import policy_for
 from .projection import Plan
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ class CareLoop:
             )
         if settings.care_webhook_secret is not None:
             self.senders["webhook"] = WebhookSender(
-                settings.care_webhook_secret.get_secret_value().encode(), settings.care_webhook_timeout_s
+                settings.care_webhook_secret.get_secret_value().encode(),
+                settings.care_webhook_timeout_s,
+                egress=policy_for(tuple(settings.care_webhook_allow)),
             )
         self._daily_done: date | None = None
 

@@ -24,6 +24,7 @@ from cloud.care.delivery import (
     enqueue,
     verify,
 )
+from cloud.care.egress import EgressPolicy
 from cloud.storage import (
     Agent,
     CareDeadLetter,
@@ -85,7 +86,9 @@ def _enqueue(sessions: sessionmaker[Session], message: Message, email_enabled: b
 
 
 def _senders(smtp: SmtpServer | None, timeout_s: float = 2.0) -> dict[str, Sender]:
-    out: dict[str, Sender] = {"webhook": WebhookSender(SECRET, timeout_s=timeout_s)}
+    # The receivers are on loopback, which only the operator's allowlist opens (egress.py).
+    egress = EgressPolicy.from_entries(["127.0.0.1/32"])
+    out: dict[str, Sender] = {"webhook": WebhookSender(SECRET, timeout_s=timeout_s, egress=egress)}
     if smtp is not None:
         out["email"] = SmtpSender("127.0.0.1", smtp.port, "care@isp.test", timeout_s=timeout_s)
     return out

@@ -117,7 +117,7 @@ def _incoming(
 ) -> Incoming:
     payload = protocol.seal(key, agent=agent_id, body=body, epoch=7, seq=seq, sent=sent)
     envelope = protocol.unseal(payload, key.public_key())
-    assert not isinstance(body, protocol.Ack | protocol.Command)
+    assert not isinstance(body, protocol.Ack | protocol.Command | protocol.Revoked)
     return Incoming(envelope, body)
 
 

@@ -133,6 +133,8 @@ def test_a_cycle_warns_once_per_threshold_across_restarts(tmp_path: Path) -> Non
                 "HOMEDIAG_CARE_SMTP_PORT": str(smtp.port),
                 "HOMEDIAG_CARE_SMTP_FROM": "care@isp.test",
                 "HOMEDIAG_CARE_WEBHOOK_SECRET": SECRET,
+                # The receiver is on loopback: the operator's allowlist is what opens it.
+                "HOMEDIAG_CARE_WEBHOOK_ALLOW": json.dumps([f"127.0.0.1:{hook.port}"]),
                 "HOMEDIAG_CARE_PLANS": json.dumps(
                     [
                         {"name": "Basic", "cap_gb": 200, "price": 25},

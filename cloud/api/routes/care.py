@@ -1,5 +1,9 @@
 """Proactive care for CSRs: the daily list and verdicts on it, notifications, subscriber
-preferences; and the unsubscribe link, which needs no login (its token is the credential)."""
+preferences; and the unsubscribe link, which needs no login (its token is the credential).
+
+A webhook makes the cloud connect where it says, so only a tenant's administrator sets or changes
+one, through the egress policy (cloud/care/egress.py); why a delivery failed is theirs to read,
+everyone else sees "delivery failed" (issue 17, finding 5)."""
 
 from __future__ import annotations
 
@@ -8,20 +12,38 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import AnyUrl, BaseModel, Field, UrlConstraints
 from sqlalchemy import select
 
 import protocol
 from protocol.cycles import zone
 
 from ... import audit
+from ...care.const import EARLIEST_DAY, LATEST_DAY
+from ...care.egress import EgressRefused, policy_for
+from ...config import Settings
+from ...errors import DeliveryFailed
 from ...storage import Agent, CareDailyEntry, CareFeedback, CareNotification, CarePreference, utcnow
-from ..auth import PrincipalDep, StaffDep, can_see_agent, check_agent, scope_agents
-from ..deps import SessionDep
+from ..auth import Principal, PrincipalDep, StaffDep, can_see_agent, check_agent, scope_agents
+from ..deps import SessionDep, SettingsDep
 
 router = APIRouter(tags=["care"])
+
+#: Bounds of path and query parameters: what the columns hold (ids are BIGINT, agent ids and
+#: unsubscribe tokens VARCHAR(64)), so a bigger value is a 422 and not a database error.
+AgentId = Annotated[str, Path(min_length=1, max_length=64)]
+EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Token = Annotated[str, Path(min_length=1, max_length=64)]
+Day = Annotated[date | None, Query(), Field(ge=EARLIEST_DAY, le=LATEST_DAY)]
+#: The column holds 2048 characters; http(s) only, and a host is required.
+WebhookUrl = Annotated[
+    AnyUrl, UrlConstraints(max_length=2048, allowed_schemes=["http", "https"], host_required=True)
+]
+#: What a person who cannot change the webhook reads instead of why it failed: the reason names
+#: what the cloud could or could not connect to, which maps the operator's network.
+DELIVERY_FAILED = "delivery failed"
 
 
 class DailyEntryPublic(BaseModel):
@@ -54,8 +76,11 @@ class FeedbackPublic(BaseModel):
 
 class PreferencesPut(BaseModel):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    webhook_url: HttpUrl | None = None
-    muted_kinds: list[str] = Field(default_factory=list, max_length=32)
+    #: Left out: unchanged. Only a tenant administrator sets, changes or clears it.
+    webhook_url: WebhookUrl | None = None
+    muted_kinds: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=32
+    )
     quiet_start_hour: int | None = Field(default=None, ge=0, le=23)
     quiet_end_hour: int | None = Field(default=None, ge=0, le=23)
     timezone: str | None = Field(default=None, max_length=64)
@@ -90,9 +115,7 @@ class NotificationPublic(BaseModel):
 
 
 @router.get("/care/daily-list")
-def get_daily_list(
-    session: SessionDep, principal: StaffDep, day: Annotated[date | None, Query()] = None
-) -> list[DailyEntryPublic]:
+def get_daily_list(session: SessionDep, principal: StaffDep, day: Day = None) -> list[DailyEntryPublic]:
     """A day's list (default: yesterday, UTC), best first, with the verdicts already given; staff
     see their tenant's homes only."""
     wanted = day or (utcnow() - timedelta(days=1)).date()
@@ -128,7 +151,7 @@ def get_daily_list(
 
 @router.post("/care/daily-list/{entry_id}/feedback", status_code=status.HTTP_201_CREATED)
 def post_feedback(
-    entry_id: int, body: FeedbackCreate, session: SessionDep, principal: StaffDep
+    entry_id: EntryId, body: FeedbackCreate, session: SessionDep, principal: StaffDep
 ) -> FeedbackPublic:
     """Store a verdict; a false alarm down-weights this (home, device, kind) on later lists."""
     entry = session.get(CareDailyEntry, entry_id)
@@ -188,14 +211,51 @@ def _public(agent_id: str, pref: CarePreference | None) -> PreferencesPublic:
 
 
 @router.get("/agents/{agent_id}/care/preferences")
-def get_preferences(agent_id: str, session: SessionDep, principal: PrincipalDep) -> PreferencesPublic:
+def get_preferences(agent_id: AgentId, session: SessionDep, principal: PrincipalDep) -> PreferencesPublic:
     check_agent(session, principal, agent_id)
     return _public(agent_id, session.get(CarePreference, agent_id))
 
 
+def _checked_webhook(
+    current: str | None, body: PreferencesPut, principal: Principal, settings: Settings
+) -> str | None:
+    """The webhook to store: an administrator's change, checked against the egress policy now
+    (delivery checks again on the address it connects to)."""
+    if "webhook_url" not in body.model_fields_set:
+        return current
+    wanted = str(body.webhook_url) if body.webhook_url is not None else None
+    if wanted == current:
+        return current
+    if not principal.at_least("admin"):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="Only a tenant administrator can set or change a webhook; ask your administrator.",
+        )
+    if wanted is None:
+        return None
+    try:
+        policy_for(tuple(settings.care_webhook_allow)).check_url(wanted)
+    except EgressRefused as exc:
+        raise HTTPException(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"This webhook address is {exc}. Use an address on the internet,"
+            " or ask the platform operator to allow this one.",
+        ) from None
+    except DeliveryFailed as exc:
+        raise HTTPException(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"This webhook address cannot be used: {exc}. Check it and try again.",
+        ) from None
+    return wanted
+
+
 @router.put("/agents/{agent_id}/care/preferences")
 def put_preferences(
-    agent_id: str, body: PreferencesPut, session: SessionDep, principal: PrincipalDep
+    agent_id: AgentId,
+    body: PreferencesPut,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> PreferencesPublic:
     check_agent(session, principal, agent_id)
     if (body.quiet_start_hour is None) != (body.quiet_end_hour is None):
@@ -210,8 +270,8 @@ def put_preferences(
     pref = session.get(CarePreference, agent_id) or CarePreference(
         agent_id=agent_id, unsubscribe_token=secrets.token_urlsafe(32), muted_kinds=[]
     )
+    pref.webhook_url = _checked_webhook(pref.webhook_url, body, principal, settings)
     pref.email = body.email
-    pref.webhook_url = str(body.webhook_url) if body.webhook_url else None
     pref.muted_kinds = body.muted_kinds
     pref.quiet_start_hour, pref.quiet_end_hour = body.quiet_start_hour, body.quiet_end_hour
     pref.timezone = body.timezone
@@ -232,13 +292,14 @@ def put_preferences(
 
 @router.get("/agents/{agent_id}/care/notifications")
 def get_notifications(
-    agent_id: str,
+    agent_id: AgentId,
     session: SessionDep,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationPublic]:
     """The console channel: everything we decided to tell this home, and how delivery went."""
     check_agent(session, principal, agent_id)
+    may_read_errors = principal.at_least("admin")
     rows = session.scalars(
         select(CareNotification)
         .where(CareNotification.agent_id == agent_id)
@@ -258,10 +319,16 @@ def get_notifications(
             attempts=n.attempts,
             created_at=n.created_at,
             sent_at=n.sent_at,
-            last_error=n.last_error,
+            last_error=_error_for(n, may_read_errors),
         )
         for n in rows
     ]
+
+
+def _error_for(notification: CareNotification, may_read_errors: bool) -> str:
+    if not notification.last_error or may_read_errors or notification.status == "skipped":
+        return notification.last_error  # a skip's reason is ours ("unsubscribed or muted")
+    return DELIVERY_FAILED
 
 
 def _preference_by_token(session: SessionDep, token: str) -> CarePreference:
@@ -272,7 +339,7 @@ def _preference_by_token(session: SessionDep, token: str) -> CarePreference:
 
 
 @router.get("/care/unsubscribe/{token}", response_class=HTMLResponse)
-def unsubscribe_page(token: str, session: SessionDep) -> str:
+def unsubscribe_page(token: Token, session: SessionDep) -> str:
     """The link in every message shows a one-button page: a GET never unsubscribes, because mail
     scanners open links on their own."""
     _preference_by_token(session, token)
@@ -284,7 +351,7 @@ def unsubscribe_page(token: str, session: SessionDep) -> str:
 
 
 @router.post("/care/unsubscribe/{token}")
-def unsubscribe(token: str, session: SessionDep) -> dict[str, str]:
+def unsubscribe(token: Token, session: SessionDep) -> dict[str, str]:
     """Unsubscribe: the page's button, or a mail client's one-click POST (RFC 8058). No login:
     the token is the credential."""
     pref = _preference_by_token(session, token)
