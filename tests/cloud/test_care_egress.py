@@ -458,6 +458,21 @@ def test_only_a_tenant_admin_sets_changes_or_clears_a_webhook(world: World, net:
     assert _stored_webhook(world) == url
     assert _put(world, subscriber, {"webhook_url": None}).status_code == 403
     assert _stored_webhook(world) == url
+    # What a non-administrator reads is where it goes, not its path (which may hold a secret);
+    # sending that shortened form back changes nothing.
+    shown = world.client.get(
+        f"/api/v1/agents/{world.ids['alpha'].agent}/care/preferences", headers=subscriber
+    )
+    assert shown.json()["webhook_url"] == f"https://{NAME}/…"
+    assert (
+        _put(
+            world, subscriber, {"email": "x@example.org", "webhook_url": shown.json()["webhook_url"]}
+        ).status_code
+        == 200
+    )
+    assert _stored_webhook(world) == url
+    read = world.client.get(f"/api/v1/agents/{world.ids['alpha'].agent}/care/preferences", headers=admin)
+    assert read.json()["webhook_url"] == url
     assert _put(world, admin, {"webhook_url": None}).status_code == 200
     assert _stored_webhook(world) is None
 

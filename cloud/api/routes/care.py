@@ -11,6 +11,7 @@ import html
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import HTMLResponse
@@ -186,7 +187,16 @@ def post_feedback(
     )
 
 
-def _public(agent_id: str, pref: CarePreference | None) -> PreferencesPublic:
+def _shown_webhook(url: str | None, principal: Principal) -> str | None:
+    """Administrators see the webhook; others only where it goes (its path may hold the receiver's
+    secret). A PUT that leaves ``webhook_url`` out keeps it, so nobody has to send it back."""
+    if url is None or principal.at_least("admin"):
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+
+def _public(agent_id: str, pref: CarePreference | None, principal: Principal) -> PreferencesPublic:
     if pref is None:
         return PreferencesPublic(
             agent_id=agent_id,
@@ -201,7 +211,7 @@ def _public(agent_id: str, pref: CarePreference | None) -> PreferencesPublic:
     return PreferencesPublic(
         agent_id=agent_id,
         email=pref.email,
-        webhook_url=pref.webhook_url,
+        webhook_url=_shown_webhook(pref.webhook_url, principal),
         muted_kinds=list(pref.muted_kinds),
         quiet_start_hour=pref.quiet_start_hour,
         quiet_end_hour=pref.quiet_end_hour,
@@ -213,7 +223,7 @@ def _public(agent_id: str, pref: CarePreference | None) -> PreferencesPublic:
 @router.get("/agents/{agent_id}/care/preferences")
 def get_preferences(agent_id: AgentId, session: SessionDep, principal: PrincipalDep) -> PreferencesPublic:
     check_agent(session, principal, agent_id)
-    return _public(agent_id, session.get(CarePreference, agent_id))
+    return _public(agent_id, session.get(CarePreference, agent_id), principal)
 
 
 def _checked_webhook(
@@ -224,8 +234,10 @@ def _checked_webhook(
     if "webhook_url" not in body.model_fields_set:
         return current
     wanted = str(body.webhook_url) if body.webhook_url is not None else None
-    if wanted == current:
-        return current
+    if wanted == current or (
+        current is not None and wanted is not None and unquote(wanted) == _shown_webhook(current, principal)
+    ):
+        return current  # unchanged, or the shortened form a non-administrator was shown, sent back
     if not principal.at_least("admin"):
         raise HTTPException(
             status_code=status.HTTP_403_FORBIDDEN,
@@ -287,7 +299,7 @@ def put_preferences(
         outcome="saved",
     )
     session.commit()
-    return _public(agent_id, pref)
+    return _public(agent_id, pref, principal)
 
 
 @router.get("/agents/{agent_id}/care/notifications")
