@@ -6,16 +6,25 @@ only. Every use of a refresh token rotates it; presenting a used one again revok
 (the token was copied: OAuth 2.0 Security BCP, RFC 9700 §4.14.2). Guessing is bounded like pairing
 codes: an account is locked after :data:`~cloud.const.LOGIN_FAILURES_PER_ACCOUNT` failures in the
 window, a source after :data:`~cloud.const.LOGIN_FAILURES_PER_SOURCE`.
+
+An attempt is reserved (written as a failure and committed) before Argon2 runs, under a lock (this
+process's, and the database's: SQLite's write lock, a PostgreSQL advisory lock), so parallel guesses
+count each other: issue 17 saw 19 of 40 simultaneous guesses checked against a limit of 5. Argon2id
+takes 64 MiB a check, so at most :data:`~cloud.const.PASSWORD_HASH_CONCURRENCY` run at once in a
+process (:data:`PASSWORD_HASHES`); one that waits too long for its turn is :class:`HashingBusy`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import re
 import secrets
+import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,10 +41,12 @@ from .const import (
     LOGIN_FAILURES_PER_ACCOUNT,
     LOGIN_FAILURES_PER_SOURCE,
     LOGIN_LOCKOUT_WINDOW_S,
+    PASSWORD_HASH_CONCURRENCY,
+    PASSWORD_HASH_WAIT_S,
     REFRESH_TOKEN_TTL_S,
     TOKEN_KEY_FILE,
 )
-from .errors import AccountError, LoginLocked, LoginRefused, TokenInvalid
+from .errors import AccountError, HashingBusy, LoginLocked, LoginRefused, TokenInvalid
 from .storage import LoginFailure, RefreshToken, Subscriber, Tenant, User, utcnow
 
 #: Staff roles, least to most powerful; each has the rights of those before it.
@@ -49,6 +60,39 @@ TOKEN_AUDIENCE: Final = "homediag-api"  # noqa: S105 - the JWT "aud" claim
 MIN_PASSWORD_LEN: Final = 10
 
 _HASHER = PasswordHash((Argon2Hasher(),))
+#: One key for every login reservation (pg_advisory_xact_lock): a reservation is a few rows for a
+#: millisecond, so one queue for all is cheap and cannot deadlock.
+_RESERVE_LOCK_KEY: Final = 0x686F6D65  # "home"
+#: Serialises reservations of this process's threads (the database lock serialises processes).
+_RESERVE_LOCK = threading.Lock()
+
+
+class PasswordHashes:
+    """At most ``concurrency`` Argon2 computations at once in this process (64 MiB each).
+
+    Process-wide because the cost is: memory and cores are the process's. ``configure`` sizes it
+    from the settings (the API does at start); a holder releases the semaphore it took.
+    """
+
+    def __init__(self, concurrency: int, wait_s: float) -> None:
+        self.configure(concurrency, wait_s)
+
+    def configure(self, concurrency: int, wait_s: float) -> None:
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self.wait_s = wait_s
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        slots = self._slots
+        if not slots.acquire(timeout=self.wait_s):
+            raise HashingBusy("the cloud is checking many passwords at once; try again in a few seconds", 5)
+        try:
+            yield
+        finally:
+            slots.release()
+
+
+PASSWORD_HASHES = PasswordHashes(PASSWORD_HASH_CONCURRENCY, PASSWORD_HASH_WAIT_S)
 
 
 @functools.cache
@@ -58,9 +102,16 @@ def _dummy_hash() -> str:
 
 
 def hash_password(password: str) -> str:
+    """Argon2id of a new password, in its turn (:class:`HashingBusy` if none comes)."""
     if len(password) < MIN_PASSWORD_LEN:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LEN} characters")
-    return _HASHER.hash(password)
+    with PASSWORD_HASHES.turn():
+        return _HASHER.hash(password)
+
+
+def _verify(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    with PASSWORD_HASHES.turn():
+        return _HASHER.verify_and_update(password, password_hash or _dummy_hash())
 
 
 def generate_password() -> str:
@@ -139,36 +190,62 @@ def _account(tenant: str, username: str) -> str:
     return f"{tenant.strip().lower()}/{username.strip().lower()}"[:200]
 
 
-def _check_lockout(session: Session, account: str, source: str) -> None:
-    since = utcnow() - timedelta(seconds=LOGIN_LOCKOUT_WINDOW_S)
-    counts = (
-        (LoginFailure.account == account, LOGIN_FAILURES_PER_ACCOUNT, "this account"),
-        (LoginFailure.source == source, LOGIN_FAILURES_PER_SOURCE, "this address"),
-    )
-    for condition, limit, what in counts:
-        failures = session.scalar(
-            select(func.count()).select_from(LoginFailure).where(condition, LoginFailure.at > since)
-        )
-        if (failures or 0) >= limit:
-            raise LoginLocked(f"too many failed logins for {what}; try again later", LOGIN_LOCKOUT_WINDOW_S)
+def _reserve_attempt(session: Session, account: str, source: str) -> int:
+    """Count the window's failures and, below both limits, add this attempt as one: committed
+    before any password is checked, so a parallel guess counts it. Returns the row's id."""
+    now = utcnow()
+    with _RESERVE_LOCK:
+        try:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(_RESERVE_LOCK_KEY)))
+            # A write first: on SQLite it takes the database's write lock before the counts are read.
+            session.execute(
+                delete(LoginFailure).where(LoginFailure.at < now - timedelta(seconds=LOGIN_LOCKOUT_WINDOW_S))
+            )
+            since = now - timedelta(seconds=LOGIN_LOCKOUT_WINDOW_S)
+            counts = (
+                (LoginFailure.account == account, LOGIN_FAILURES_PER_ACCOUNT, "this account"),
+                (LoginFailure.source == source, LOGIN_FAILURES_PER_SOURCE, "this address"),
+            )
+            for condition, limit, what in counts:
+                failures = session.scalar(
+                    select(func.count()).select_from(LoginFailure).where(condition, LoginFailure.at > since)
+                )
+                if (failures or 0) >= limit:
+                    raise LoginLocked(
+                        f"too many login attempts for {what}, failed or at the same moment; try again"
+                        f" in {LOGIN_LOCKOUT_WINDOW_S // 60} minutes",
+                        LOGIN_LOCKOUT_WINDOW_S,
+                    )
+            attempt = LoginFailure(account=account, source=source, at=now)
+            session.add(attempt)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return attempt.id
 
 
 def authenticate(session: Session, tenant: str, username: str, password: str, source: str) -> User:
     """The user, or :class:`LoginRefused` (one message for every failure: no oracle for which
-    tenants or users exist). A failure is added to the session; the caller commits it either way."""
+    tenants or users exist), :class:`LoginLocked` or :class:`HashingBusy`.
+
+    Commits the attempt's reservation itself (a failure unless the password is right); on success
+    the account's failures are deleted in the session, which the caller commits."""
     account = _account(tenant, username)
-    _check_lockout(session, account, source[:64])
+    attempt = _reserve_attempt(session, account, source[:64])
     user = session.scalar(
         select(User).where(
             User.tenant_id == tenant.strip().lower(), User.username == username.strip().lower()
         )
     )
-    ok, new_hash = _HASHER.verify_and_update(password, user.password_hash if user else _dummy_hash())
+    try:
+        ok, new_hash = _verify(password, user.password_hash if user else None)
+    except HashingBusy:  # no password was checked: the attempt does not count
+        session.execute(delete(LoginFailure).where(LoginFailure.id == attempt))
+        session.commit()
+        raise
     if user is None or not ok or user.disabled:
-        session.execute(
-            delete(LoginFailure).where(LoginFailure.at < utcnow() - timedelta(seconds=LOGIN_LOCKOUT_WINDOW_S))
-        )
-        session.add(LoginFailure(account=account, source=source[:64]))
         raise LoginRefused("wrong tenant, username or password")
     if new_hash is not None:  # the hasher's parameters were raised since this password was set
         user.password_hash = new_hash

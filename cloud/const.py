@@ -54,3 +54,19 @@ INGEST_RETRY_MIN_S: Final = 1.0
 INGEST_RETRY_MAX_S: Final = 30.0
 #: How often a revoked agent that keeps sending is told, signed, that it is revoked.
 REVOKED_NOTICE_INTERVAL_S: Final = 60.0
+
+#: An audit row's details, JSON-encoded, are at most this big (issue 17: refused commands were
+#: audited with 20 MiB of parameters); beyond it values are cut and marked, whoever the caller.
+AUDIT_DETAILS_MAX_BYTES: Final = 8 * 1024
+#: Live command streams (server-sent events, issue 17): each is an open socket and a read every
+#: poll, so a login holds a few and a process a bounded number; beyond either, 429.
+COMMAND_STREAMS_PER_LOGIN: Final = 4
+COMMAND_STREAMS_MAX: Final = 200
+COMMAND_STREAM_RETRY_AFTER_S: Final = 5
+#: A stream polls often while a command moves and backs off while it waits, and ends after this
+#: long at most (the console then reads the command once, as after any cut stream).
+COMMAND_STREAM_POLL_MIN_S: Final = 0.25
+COMMAND_STREAM_POLL_MAX_S: Final = 2.0
+COMMAND_STREAM_MAX_S: Final = 300.0
+#: The audit log pages: a page holds at most this many rows (each at most the bound above).
+AUDIT_PAGE_MAX: Final = 500

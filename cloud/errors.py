@@ -9,7 +9,8 @@ CloudError
 ├── AccountError         accounts (cloud/accounts.py): a tenant, user or password refused
 │   ├── LoginRefused     wrong tenant, username or password, or a disabled login
 │   │   └── LoginLocked  too many failures for the account or from the source
-│   └── TokenInvalid     an access or refresh token that is expired, forged, used or revoked
+│   ├── TokenInvalid     an access or refresh token that is expired, forged, used or revoked
+│   └── HashingBusy      every password-hash slot of the process stayed taken: retry soon (503)
 ├── BrokerError          the embedded broker could not start
 └── CareError            proactive care (cloud/care)
     ├── MalformedRecords the hourly records of the offline entry point were refused (strict mode)
@@ -64,6 +65,14 @@ class LoginLocked(LoginRefused):
 
 class TokenInvalid(AccountError):
     pass
+
+
+class HashingBusy(AccountError):
+    """Every password-hash slot of this process stayed taken for the whole wait: try again soon."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class CareError(CloudError):

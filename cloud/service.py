@@ -65,6 +65,10 @@ async def serve(settings: Settings) -> None:
             log_level=settings.log_level.lower(),
             lifespan="off",
             access_log=False,
+            # X-Forwarded-For decides the client address the login lockout counts: believed only
+            # from configured proxies (uvicorn's default trusts 127.0.0.1, any local process).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies),
         )
     )
     ingest_task = asyncio.create_task(ingest.run(), name="ingest")

@@ -93,4 +93,9 @@ class IngestStatsPublic(BaseModel):
     batches: int = 0
     acks_sent: int = 0
     dropped_by_agents: int = 0
+    #: Reports set aside and acknowledged (``GET /quarantine``), database outages the writer
+    #: waited out, and signed "revoked" answers sent to agents that keep sending.
+    quarantined: int = 0
+    store_retries: int = 0
+    revoked_notices: int = 0
     rejected: dict[str, int] = {}

@@ -17,10 +17,16 @@ import pytest
 from sqlalchemy import select
 
 import protocol
+from cloud import accounts
 from cloud.accounts import access_token
-from cloud.const import LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_SOURCE
+from cloud.const import (
+    LOGIN_FAILURES_PER_ACCOUNT,
+    LOGIN_FAILURES_PER_SOURCE,
+    PASSWORD_HASH_CONCURRENCY,
+    PASSWORD_HASH_WAIT_S,
+)
 from cloud.enrollment import EnrollmentRequest, redeem
-from cloud.storage import PairingCode, RefreshToken, User, utcnow
+from cloud.storage import LoginFailure, PairingCode, RefreshToken, User, utcnow
 from tests.cloud.accounts_world import OPERATOR, PASSWORD, World, make_world
 from tests.support import API_TOKEN, CloudProcess
 
@@ -126,6 +132,27 @@ def test_successful_login_clears_the_account_failures(world: World) -> None:
     for _ in range(LOGIN_FAILURES_PER_ACCOUNT - 1):
         world.client.post(TOKEN, data=_form("alpha", "csr-alpha", "not the password"))
     assert world.client.post(TOKEN, data=_form("alpha", "csr-alpha", PASSWORD)).status_code == 200
+
+
+def test_a_login_that_gets_no_turn_to_hash_is_told_to_retry_and_not_counted(world: World) -> None:
+    """Argon2 runs a bounded number at once (issue 17); one that waits past its turn is a 503."""
+    admin = world.headers("alpha", "admin")
+    accounts.PASSWORD_HASHES.configure(1, 0.01)
+    try:
+        with accounts.PASSWORD_HASHES.turn():  # the only slot, taken
+            busy = world.client.post(TOKEN, data=_form("alpha", "csr-alpha", "not the password"))
+            created = world.client.post(
+                "/api/v1/users", headers=admin, json={"username": "late", "role": "csr", "password": PASSWORD}
+            )
+        assert busy.status_code == 503, busy.text
+        assert int(busy.headers["Retry-After"]) > 0
+        assert created.status_code == 503, created.text
+        with world.sessions() as session:
+            failures = session.scalars(select(LoginFailure).where(LoginFailure.account == "alpha/csr-alpha"))
+            assert list(failures) == []  # no password was checked: nothing counts towards the lockout
+    finally:
+        accounts.PASSWORD_HASHES.configure(PASSWORD_HASH_CONCURRENCY, PASSWORD_HASH_WAIT_S)
+    assert world.login("alpha", "csr-alpha")["access_token"]
 
 
 def test_expired_access_tokens_are_refused(world: World) -> None:

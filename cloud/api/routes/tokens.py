@@ -89,6 +89,7 @@ def _invalid_grant(detail: str) -> HTTPException:
     responses={
         400: {"description": "wrong tenant, username or password; or a bad refresh token"},
         429: {"description": "locked out after too many failures (see Retry-After)"},
+        503: {"description": "too many passwords being checked at once (see Retry-After)"},
     },
 )
 def token(
@@ -137,8 +138,7 @@ def token(
             detail=str(exc),
             headers={"Retry-After": str(exc.retry_after_s)},
         ) from exc
-    except LoginRefused as exc:
-        session.commit()  # the failure counts towards the lockout
+    except LoginRefused as exc:  # the attempt was committed as a failure before the check
         _LOGGER.info("login to %s/%s from %s refused", tenant, username, source)
         raise _invalid_grant(str(exc)) from exc
     pair = issue_tokens(session, user, key)

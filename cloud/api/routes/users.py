@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -17,10 +17,10 @@ from ...accounts import (
     hash_password,
     revoke_user_tokens,
 )
-from ...errors import AccountError
+from ...errors import AccountError, HashingBusy
 from ...storage import User
 from ..auth import AdminDep, load_subscriber, load_user, tenant_for_new
-from ..deps import SessionDep
+from ..deps import Limit, ObjectId, Offset, SessionDep
 
 router = APIRouter(prefix="/users", tags=["accounts"])
 Role = Literal["csr", "technician", "supervisor", "admin", "subscriber"]
@@ -85,6 +85,8 @@ def add_user(body: UserCreate, session: SessionDep, principal: AdminDep) -> User
             role=body.role,
             subscriber_id=body.subscriber_id,
         )
+    except HashingBusy:
+        raise  # 503 with Retry-After (cloud/api/app.py)
     except AccountError as exc:
         raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
     audit.record(
@@ -104,8 +106,8 @@ def add_user(body: UserCreate, session: SessionDep, principal: AdminDep) -> User
 def list_users(
     session: SessionDep,
     principal: AdminDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[UserPublic]:
     query = select(User).order_by(User.tenant_id, User.username).limit(limit).offset(offset)
     if not principal.is_platform:
@@ -114,12 +116,12 @@ def list_users(
 
 
 @router.get("/{user_id}")
-def get_user(user_id: str, session: SessionDep, principal: AdminDep) -> UserPublic:
+def get_user(user_id: ObjectId, session: SessionDep, principal: AdminDep) -> UserPublic:
     return _public(load_user(session, principal, user_id))
 
 
 @router.patch("/{user_id}")
-def update_user(user_id: str, body: UserUpdate, session: SessionDep, principal: AdminDep) -> UserPublic:
+def update_user(user_id: ObjectId, body: UserUpdate, session: SessionDep, principal: AdminDep) -> UserPublic:
     """Change the role, disable, or set a password; the login's refresh tokens stop working when
     it is disabled or its password changes (its access tokens at their next use)."""
     user = load_user(session, principal, user_id)
@@ -157,7 +159,7 @@ def update_user(user_id: str, body: UserUpdate, session: SessionDep, principal: 
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_user(user_id: str, session: SessionDep, principal: AdminDep) -> Response:
+def delete_user(user_id: ObjectId, session: SessionDep, principal: AdminDep) -> Response:
     user = load_user(session, principal, user_id)
     if user.id == principal.user_id:
         raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail="an admin cannot delete itself")
