@@ -3,7 +3,8 @@
 The checks a CSR meets, in order: the command is in the catalogue (and not one the cloud keeps for
 itself), its parameters fit their schema, the agent exists and is not revoked, it is online (unless
 the CSR chose to wait until the command expires), and a command that needs consent has a
-remote-assistance session the subscriber granted. Every outcome, refusals included, is audited.
+remote-assistance session the subscriber granted. Every outcome, refusals included, is audited
+(within the audit's size bound, cloud/audit.py); a refusal's reason never repeats what was sent.
 """
 
 from __future__ import annotations
@@ -81,9 +82,13 @@ def issue(
     try:
         definition = CATALOGUE.get(name)
         if definition is None or definition.internal:
-            raise CommandRejected(f"{name!r} is not a command a CSR can send")
+            raise CommandRejected(
+                "there is no command a CSR can send by that name; choose one from the list of diagnostics"
+            )
         if not 0 < ttl_s <= MAX_TTL_S:
-            raise CommandRejected(f"ttl_s must be between 0 and {MAX_TTL_S:.0f}")
+            raise CommandRejected(
+                f"ttl_s must be a number above 0 and at most {MAX_TTL_S:.0f}; correct it and send it again"
+            )
         try:
             decode_params(name, params)
         except protocol.ProtocolError as exc:

@@ -1,6 +1,9 @@
 """The command catalogue: every command a CSR can send and an agent will run, with typed, bounded
 parameters. Both sides decode parameters with these schemas, so the cloud refuses a bad command
 with a reason before it is ever signed, and the agent refuses it again if it arrives anyway.
+Every parameter is bounded (a length for text, a range for numbers; a test holds every command to
+it) and unknown ones are refused; the reason names the parameter and its bounds in words, never
+the value sent (issue 17: refusals of 20 MiB parameters filled the audit log).
 
 Commands marked ``consent`` change something on the subscriber's side or look deeper than routine
 diagnostics; they need a remote-assistance session the subscriber approved.
@@ -8,18 +11,74 @@ diagnostics; they need a remote-assistance session the subscriber approved.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Final
 
 import msgspec
+import msgspec.inspect as mi
 from msgspec import Meta
 
 from .errors import MalformedMessage
 
-Host = Annotated[str, Meta(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")]
-Url = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")]
-ProbeName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
-PublicKey = Annotated[str, Meta(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]+$")]
+Host = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.:_-]+$",
+        description="a host name or IP address (letters, digits, '.', ':', '-' and '_')",
+    ),
+]
+Url = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description="an http:// or https:// address",
+    ),
+]
+PrinterUri = Annotated[
+    str,
+    Meta(
+        min_length=8,
+        max_length=2048,
+        pattern=r"^ipps?://[^\s]+$",
+        description="a printer address starting with ipp:// or ipps://",
+    ),
+]
+ProbeName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9_]+$",
+        description="a probe name (lower-case letters, digits and '_')",
+    ),
+]
+PublicKey = Annotated[
+    str,
+    Meta(
+        min_length=43,
+        max_length=43,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="an Ed25519 public key in unpadded URL-safe base64",
+    ),
+]
+PrinterName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="a printer name (letters, digits, '-' and '_')",
+    ),
+]
+TimeZone = Annotated[
+    str, Meta(min_length=1, max_length=64, description="a time-zone name such as Europe/Paris")
+]
 
 
 class Params(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,7 +119,7 @@ class DiscoverParams(Params):
 
 
 class PrinterCheckParams(Params):
-    uri: Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")]
+    uri: PrinterUri
 
 
 class NoParams(Params):
@@ -74,12 +133,12 @@ class CloudKeyParams(Params):
 class PlanParams(Params):
     cap_bytes: Annotated[int, Meta(gt=0, le=10**18)]
     cycle_start_day: Annotated[int, Meta(ge=1, le=31)]
-    timezone: Annotated[str, Meta(min_length=1, max_length=64)]
+    timezone: TimeZone
 
 
 class AddPrinterParams(Params):
-    uri: Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")]
-    name: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    uri: PrinterUri
+    name: PrinterName
 
 
 #: Longest remote-assistance session a subscriber can grant, on the device or in the portal.
@@ -118,11 +177,84 @@ CATALOGUE: dict[str, CommandDef] = {
 
 
 def decode_params(name: str, params: dict[str, Any]) -> Params:
-    """The parameters as the command's schema, or MalformedMessage with the reason."""
+    """The parameters as the command's schema, or MalformedMessage with the reason.
+
+    The reason is a sentence for the CSR who sent the command (the API answers with it) and never
+    repeats what was sent: a refused value may be megabytes, or someone else's secret."""
     definition = CATALOGUE.get(name)
     if definition is None:
-        raise MalformedMessage(f"{name!r} is not a command")
+        raise MalformedMessage("there is no such command; choose one from the catalogue of diagnostics")
+    if not isinstance(params, dict):
+        raise MalformedMessage(
+            f"{name}: the parameters must be an object of names and values; correct them and send it again"
+        )
     try:
         return msgspec.convert(params, definition.params, strict=True)
     except msgspec.ValidationError as exc:
-        raise MalformedMessage(f"{name}: {exc}") from exc
+        raise MalformedMessage(_explain(name, definition.params, params)) from exc
+
+
+def _explain(name: str, schema: type[Params], params: dict[str, Any]) -> str:
+    """Why ``params`` do not fit ``schema``, field by field in the schema's order."""
+    fields = _fields(schema)
+    if not params.keys() <= fields.keys():
+        if not fields:
+            return f"{name} takes no parameters; send it again without any"
+        return f"{name} takes only these parameters: {', '.join(fields)}; remove the others and send it again"
+    for field, (hint, info) in fields.items():
+        if field not in params:
+            if info.required:
+                return f"{name} needs {field}, {_describe(info.type)}; add it and send it again"
+            continue
+        try:
+            msgspec.convert(params[field], hint, strict=True)
+        except msgspec.ValidationError:
+            return f"{name}: {field} must be {_describe(info.type)}; correct it and send it again"
+    return f"{name}: the parameters do not fit the command; correct them and send it again"
+
+
+@cache
+def _fields(schema: type[Params]) -> dict[str, tuple[Any, mi.Field]]:
+    hints = typing.get_type_hints(schema, include_extras=True)
+    info = typing.cast(mi.StructType, mi.type_info(schema))
+    return {f.name: (hints[f.name], f) for f in info.fields}
+
+
+def _describe(kind: mi.Type) -> str:
+    """A schema type in words (``a number from 1 to 60``), never a regex or a type name."""
+    if isinstance(kind, mi.Metadata):
+        described = (kind.extra_json_schema or {}).get("description")
+        if described and isinstance(kind.type, mi.StrType):
+            return f"{described}, {_length(kind.type)}"
+        return _describe(kind.type)
+    if isinstance(kind, mi.UnionType):
+        others = [t for t in kind.types if not isinstance(t, mi.NoneType)]
+        return " or ".join(_describe(t) for t in others) + " (or left out)"
+    if isinstance(kind, mi.StrType):
+        return f"text {_length(kind)}"
+    if isinstance(kind, mi.BoolType):
+        return "true or false"
+    if isinstance(kind, mi.IntType | mi.FloatType):
+        noun = "a whole number" if isinstance(kind, mi.IntType) else "a number"
+        if kind.ge is not None and kind.le is not None:
+            return f"{noun} from {kind.ge} to {kind.le}"
+        low = (
+            f"above {kind.gt}"
+            if kind.gt is not None
+            else f"at least {kind.ge}"
+            if kind.ge is not None
+            else ""
+        )
+        high = (
+            f"at most {kind.le}" if kind.le is not None else f"below {kind.lt}" if kind.lt is not None else ""
+        )
+        return f"{noun} {' and '.join(part for part in (low, high) if part)}".strip()
+    return "a valid value"
+
+
+def _length(kind: mi.StrType) -> str:
+    if kind.min_length is not None and kind.min_length == kind.max_length:
+        return f"exactly {kind.max_length} characters long"
+    if kind.max_length is None:
+        return "of any length"
+    return f"{kind.min_length or 0} to {kind.max_length} characters long"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from ...storage import Agent, AuditEntry, Subscriber, User
 from ..auth import PrincipalDep, scope_agents
-from ..deps import SessionDep
-from .commands import AuditPublic, audit_public
+from ..deps import Offset, SessionDep
+from .commands import AuditLimit, AuditPublic, audit_public
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -49,10 +47,11 @@ def me(session: SessionDep, principal: PrincipalDep) -> MePublic:
 
 @router.get("/audit")
 def my_audit(
-    session: SessionDep, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    session: SessionDep, principal: PrincipalDep, limit: AuditLimit = 100, offset: Offset = 0
 ) -> list[AuditPublic]:
-    """A subscriber: every action taken on their homes. Staff: their own actions."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    """A subscriber: every action taken on their homes. Staff: their own actions. Newest first, a
+    page at a time."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     if principal.is_subscriber:
         query = query.where(
             AuditEntry.tenant_id == principal.tenant_id,

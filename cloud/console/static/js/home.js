@@ -245,12 +245,17 @@ function diagnosticsCard(me, agentId, devices) {
       sent = await post(`/agents/${encodeURIComponent(agentId)}/commands`, { name: spec.name, params });
       state.textContent = `Sent; waiting for the agent (${sent.state}).`;
       let final = null;
-      await follow(`/commands/${sent.command_id}/events`, (kind, command) => {
-        state.textContent = kind === "result"
-          ? `Finished: ${command.state}${command.status ? ` (${command.status})` : ""}.`
-          : `The agent is ${command.state === "running" ? "running it" : command.state}…`;
-        if (kind === "result") final = command;
-      }, leave.signal);
+      try {
+        await follow(`/commands/${sent.command_id}/events`, (kind, command) => {
+          state.textContent = kind === "result"
+            ? `Finished: ${command.state}${command.status ? ` (${command.status})` : ""}.`
+            : `The agent is ${command.state === "running" ? "running it" : command.state}…`;
+          if (kind === "result") final = command;
+        }, leave.signal);
+      } catch (exc) {
+        // Too many live views for this login (429): the command still runs; read it once below.
+        if (!(exc instanceof ApiError && exc.status === 429)) throw exc;
+      }
       // The stream can end without a result (a proxy cut it): ask once more.
       final ??= await get(`/commands/${sent.command_id}`);
       if (!final.result && !["complete", "error", "expired"].includes(final.state)) {
