@@ -36,6 +36,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from .config import make_private_dir
 from .const import (
     ACCESS_TOKEN_TTL_S,
     LOGIN_FAILURES_PER_ACCOUNT,
@@ -125,7 +126,7 @@ def token_key(state_dir: Path) -> bytes:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         pass
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(state_dir)
     key = secrets.token_bytes(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -26,6 +26,27 @@ from .const import (
 from .errors import ConfigError
 
 
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` and its missing parents 0700, whatever the umask; return ``path``.
+
+    The state directory holds keys, tokens and the database: under the usual umask 022 a plain
+    ``mkdir`` left it 0755 for every local user to read (the XDG base directory rule for state is
+    0700 too). Only what is created here is chmodded: a directory the operator made stays as it is.
+    """
+    missing = []
+    for directory in (path, *path.parents):
+        if directory.exists():
+            break
+        missing.append(directory)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:  # another process made it first: theirs, as they made it
+            continue
+        directory.chmod(0o700)
+    return path
+
+
 def _default_state_dir() -> Path:
     if os.geteuid() == 0:
         return Path("/var/lib/homediag-cloud")
@@ -200,8 +221,7 @@ class Settings(BaseSettings):
             return self.api_token.get_secret_value()
         if self.environment != "development":
             raise ConfigError("no API token configured")
-        path = self.state_dir / API_TOKEN_FILE
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = make_private_dir(self.state_dir) / API_TOKEN_FILE
         try:
             return path.read_text().strip()
         except FileNotFoundError:

@@ -20,6 +20,7 @@ from pathlib import Path
 import protocol
 from protocol import Ed25519PrivateKey
 
+from .config import make_private_dir
 from .const import CLOUD_KEY_FILE
 from .errors import ConfigError
 
@@ -37,7 +38,7 @@ def _load(path: Path) -> Ed25519PrivateKey:
 
 
 def _create(path: Path) -> Ed25519PrivateKey:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     key = protocol.generate_private_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

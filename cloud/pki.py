@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .config import make_private_dir
 from .errors import EnrollmentRefused
 
 CA_KEY_FILE = "ca-key.pem"
@@ -62,7 +63,7 @@ class IssuedCertificate:
 class CertificateAuthority:
     def __init__(self, directory: Path, name: str = "homediag agent CA") -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(directory)
         key_path, cert_path = directory / CA_KEY_FILE, directory / CA_CERT_FILE
         if not key_path.exists():
             key = ec.generate_private_key(ec.SECP384R1())

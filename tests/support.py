@@ -327,11 +327,19 @@ def assert_exactly_once(cloud: CloudProcess, agent: AgentProcess, timeout: float
 
 
 class SecureBroker(Mosquitto):
-    """Mosquitto configured by `homediag-cloud broker-config`: mutual TLS, ACLs and the CRL."""
+    """Mosquitto configured by `homediag-cloud broker-config`: mutual TLS, ACLs and the CRL.
 
-    def __init__(self, workdir: Path, cloud: CloudProcess, *, debug_log: bool = True) -> None:
+    The broker makes each certificate's CN the client id, so two cloud processes with one identity
+    disconnect each other: ``cloud_clients`` identities are written, the first is ``cloud``'s, and
+    every further `serve` or `ingest` process takes one of its own (:meth:`client_env`).
+    """
+
+    def __init__(
+        self, workdir: Path, cloud: CloudProcess, *, debug_log: bool = True, cloud_clients: int = 1
+    ) -> None:
         super().__init__(workdir)
         self.directory = workdir / "broker"
+        self.cloud_clients = cloud_clients
         cloud.cli(
             "broker-config",
             "--out",
@@ -340,6 +348,8 @@ class SecureBroker(Mosquitto):
             "127.0.0.1",
             "--listen-port",
             str(self.port),
+            "--cloud-clients",
+            str(cloud_clients),
         )
         self.conf = self.directory / "mosquitto.conf"
         # debug: mosquitto 2.0 reports ACL denials ("Denied PUBLISH") only at this level; a line a
@@ -355,10 +365,21 @@ class SecureBroker(Mosquitto):
         cloud.external_broker = True
         cloud.env.update(
             HOMEDIAG_BROKER_CA_FILE=str(self.ca),
-            HOMEDIAG_BROKER_CERT_FILE=str(self.directory / "cloud-client.pem"),
-            HOMEDIAG_BROKER_KEY_FILE=str(self.directory / "cloud-client.key"),
             HOMEDIAG_PUBLIC_BROKER_URL=cloud.broker_url,
+            **self.client_env(1),
         )
+
+    def client_files(self, i: int) -> tuple[Path, Path]:
+        """Certificate and key of cloud identity ``i``: 1 is ``homediag-cloud``, 2 ``homediag-cloud-2``..."""
+        if not 1 <= i <= self.cloud_clients:
+            raise ValueError(f"no cloud identity {i}: pass cloud_clients={i} or more to SecureBroker")
+        stem = "cloud-client" if i == 1 else f"cloud-client-{i}"
+        return self.directory / f"{stem}.pem", self.directory / f"{stem}.key"
+
+    def client_env(self, i: int) -> dict[str, str]:
+        """The environment that gives a cloud process identity ``i`` on this broker."""
+        cert, key = self.client_files(i)
+        return {"HOMEDIAG_BROKER_CERT_FILE": str(cert), "HOMEDIAG_BROKER_KEY_FILE": str(key)}
 
     @property
     def url(self) -> str:

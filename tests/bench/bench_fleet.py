@@ -4,8 +4,8 @@
         [--interval 60] [--workers 1] [--sim-procs 1] [--enroll-workers 8] [--tls]
 
 One mosquitto on loopback: plain MQTT, or with ``--tls`` as `homediag-cloud broker-config` writes it
-for production (mutual TLS with each home's enrolled certificate, CN as user name, ACLs, CRL; the
-cloud's own client certificate), `homediag-cloud serve` against it
+for production (mutual TLS with each home's enrolled certificate, CN as user name and client id, ACLs,
+CRL; a client certificate of its own for each cloud process), `homediag-cloud serve` against it
 (SQLite) plus ``--workers - 1`` `homediag-cloud ingest` processes in a share group, and
 ``--sim-procs`` `homediag-cloud simulate` processes sharing ``--agents`` homes. Each home enrolls
 through the API (its own keys, CSR and pairing code), keeps its own MQTT connection and reports
@@ -146,7 +146,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     broker: Mosquitto
     if args.tls:
         cloud = CloudProcess(workdir, broker_url="mqtts://placeholder:1")
-        broker = SecureBroker(workdir, cloud, debug_log=False)
+        # One broker identity for `serve` and one for each `ingest` worker (see _ingest_worker).
+        broker = SecureBroker(workdir, cloud, debug_log=False, cloud_clients=args.workers)
     else:
         broker = Mosquitto(workdir)
         cloud = CloudProcess(workdir, broker_url=broker.url)

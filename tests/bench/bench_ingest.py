@@ -32,7 +32,7 @@ import protocol
 from cloud.keys import load_or_create_cloud_key
 from cloud.storage import Agent, make_engine, make_sessionmaker, migrate
 from protocol import BrokerAddress, Channel, Sample, TelemetryBatch
-from tests.support import CloudProcess, Mosquitto, PostgresServer
+from tests.support import CloudProcess, Mosquitto, PostgresServer, SecureBroker
 
 
 def _messages(n: int, agents: list[tuple[str, protocol.Ed25519PrivateKey]]) -> list[tuple[str, bytes]]:
@@ -182,11 +182,17 @@ def bench_end_to_end(
 
 
 def _ingest_worker(cloud: CloudProcess, broker: Mosquitto, i: int) -> subprocess.Popen[bytes]:
-    """`homediag-cloud ingest` in the same share group as `serve`: the broker splits the load."""
+    """`homediag-cloud ingest` number ``i`` (from 0) in the same share group as `serve`.
+
+    The broker splits the load. On the `broker-config` broker the client id is the certificate's CN,
+    so the worker takes identity ``i + 2`` (`serve` has the first): one shared with `serve` would
+    have them disconnect each other. Plain MQTT needs nothing: each process picks a random client id.
+    """
     argv = [sys.executable, "-m", "cloud", "--state-dir", str(cloud.state_dir), "--db", cloud.db_url]
     argv += ["ingest", "--broker", broker.url, "--share-group", "bench"]
+    env = {**cloud.env, **(broker.client_env(i + 2) if isinstance(broker, SecureBroker) else {})}
     with (cloud.workdir / f"worker{i}.log").open("ab") as log:
-        return subprocess.Popen(argv, stdout=log, stderr=log, env=cloud.env)
+        return subprocess.Popen(argv, stdout=log, stderr=log, env=env)
 
 
 def main() -> None:
