@@ -18,12 +18,18 @@ class SetupError(CloudError):
     """The URI is not a printer URI this guide can help with."""
 
 
+_NOT_A_PRINTER = "That is not a printer URI: give one like ipp://host:631/ipp/print or ipps://host/ipp/print."
+
+
 def guide(uri: str, name: str = "") -> dict[str, Any]:
-    parts = urlsplit(uri)
-    if parts.scheme not in {"ipp", "ipps"} or not parts.hostname or any(c.isspace() for c in uri):
-        raise SetupError("a printer URI looks like ipp://host:631/ipp/print or ipps://...")
-    host = parts.hostname
-    port = parts.port or 631
+    try:
+        # urlsplit refuses a broken IPv6 literal (``ipps://]``), .port one outside 0-65535.
+        parts = urlsplit(uri)
+        host, port = parts.hostname, parts.port or 631
+    except ValueError as exc:
+        raise SetupError(_NOT_A_PRINTER) from exc
+    if parts.scheme not in {"ipp", "ipps"} or not host or not uri.isprintable() or " " in uri:
+        raise SetupError(_NOT_A_PRINTER)
     path = parts.path or "/ipp/print"
     queue = name or "printer"
     http_uri = f"http://{host}:{port}{path}"

@@ -5,10 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 
-class EnrollmentCreate(BaseModel):
+class Input(BaseModel):
+    """A request body. Its text may not hold NUL: PostgreSQL refuses it in text and JSON columns,
+    so it would be a server error at the first write (issue 17); SQLite would store it."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise PydanticCustomError("nul", "Remove the NUL character: text cannot hold it.")
+        return value
+
+
+class EnrollmentCreate(Input):
     code: str = Field(min_length=4, max_length=32)
     public_key: str = Field(min_length=40, max_length=64)
     hostname: str = Field(default="", max_length=255)
@@ -27,7 +40,7 @@ class EnrollmentPublic(BaseModel):
     ca_certificate: str
 
 
-class PairingCodeCreate(BaseModel):
+class PairingCodeCreate(Input):
     subscriber: str = Field(default="", max_length=128)
     #: The household the new agent joins (``/api/v1/subscribers``); a subscriber's own login
     #: always gets a code for its own household.
@@ -41,7 +54,7 @@ class PairingCodePublic(BaseModel):
     expires_at: datetime
 
 
-class CertificateRenewal(BaseModel):
+class CertificateRenewal(Input):
     csr: str = Field(min_length=100, max_length=8192)
     #: The agent's Ed25519 signature (base64url) of ``homediag-renew\n`` + the CSR's bytes.
     signature: str = Field(min_length=86, max_length=86)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -17,7 +16,7 @@ from ...enrollment import issue_certificate, revoke, write_crl
 from ...errors import EnrollmentRefused, NotFound
 from ...storage import Agent, Sample
 from ..auth import PrincipalDep, StaffDep, TechnicianDep, load_agent, scope_agents
-from ..deps import SessionDep, SettingsDep
+from ..deps import Limit, Moment, NameFilter, ObjectId, Offset, SessionDep, SettingsDep
 from ..models import (
     AgentPublic,
     CertificatePublic,
@@ -66,8 +65,8 @@ def list_agents(
     *,
     online: bool | None = None,
     revoked: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[AgentPublic]:
     query = scope_agents(select(Agent), principal).order_by(Agent.enrolled_at, Agent.id)
     query = query.limit(limit).offset(offset)
@@ -79,13 +78,13 @@ def list_agents(
 
 
 @router.get("/{agent_id}")
-def get_agent(agent_id: str, session: SessionDep, principal: PrincipalDep) -> AgentPublic:
+def get_agent(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> AgentPublic:
     return _public(load_agent(session, principal, agent_id))
 
 
 @router.post("/{agent_id}/revoke")
 def revoke_agent(
-    agent_id: str, session: SessionDep, settings: SettingsDep, request: Request, principal: TechnicianDep
+    agent_id: ObjectId, session: SessionDep, settings: SettingsDep, request: Request, principal: TechnicianDep
 ) -> AgentPublic:
     """Revoke the agent's certificates and key: the broker refuses it after the CRL reload, the
     ingestion at once. It can come back only by enrolling again with a new pairing code."""
@@ -113,7 +112,7 @@ def revoke_agent(
 
 @router.post("/{agent_id}/certificate")
 def renew_certificate(
-    agent_id: str, body: CertificateRenewal, session: SessionDep, settings: SettingsDep, request: Request
+    agent_id: ObjectId, body: CertificateRenewal, session: SessionDep, settings: SettingsDep, request: Request
 ) -> CertificatePublic:
     """Renewal without an operator: the request is signed with the agent's enrolled message key."""
     agent = _get(session, agent_id)
@@ -139,7 +138,7 @@ def renew_certificate(
 
 
 @router.get("/{agent_id}/telemetry/latest")
-def latest_telemetry(agent_id: str, session: SessionDep, principal: StaffDep) -> LatestTelemetry:
+def latest_telemetry(agent_id: ObjectId, session: SessionDep, principal: StaffDep) -> LatestTelemetry:
     load_agent(session, principal, agent_id)
     newest = (
         select(Sample.probe, func.max(Sample.id).label("id"))
@@ -153,12 +152,12 @@ def latest_telemetry(agent_id: str, session: SessionDep, principal: StaffDep) ->
 
 @router.get("/{agent_id}/telemetry")
 def telemetry(
-    agent_id: str,
+    agent_id: ObjectId,
     session: SessionDep,
     principal: StaffDep,
     *,
-    probe: str | None = None,
-    since: datetime | None = None,
+    probe: NameFilter = None,
+    since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> SamplesPage:
     load_agent(session, principal, agent_id)

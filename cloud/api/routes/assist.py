@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from ... import audit, playbooks
@@ -14,6 +14,8 @@ from ...printer_setup import SetupError, guide
 from ...remote import FINAL_STATES, CommandRejected, issue
 from ...storage.assistance import CommandRecord
 from ..auth import Principal, StaffDep, check_may_send, load_agent
+from ..deps import ObjectId
+from ..models import Input
 
 STEP_TIMEOUT_S = 60.0
 
@@ -23,9 +25,8 @@ router = APIRouter(tags=["assist"])
 @router.get("/printer-setup")
 def printer_setup(
     _: StaffDep,
-    uri: str = Query(
-        min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$", description="the printer's IPP URI"
-    ),
+    # No pattern: guide() parses the URI and says in words what a printer URI looks like.
+    uri: str = Query(min_length=8, max_length=2048, description="the printer's IPP URI"),
     name: str = Query("printer", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
 ) -> dict[str, Any]:
     """How to add this printer on each system, driverless, and the remote command that does it."""
@@ -35,11 +36,11 @@ def printer_setup(
         raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
 
 
-class PrinterPlaybook(BaseModel):
+class PrinterPlaybook(Input):
     uri: str = Field(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")
 
 
-class SlowInternetPlaybook(BaseModel):
+class SlowInternetPlaybook(Input):
     gateway: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
     internet: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
     name: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
@@ -55,7 +56,6 @@ def _runner(request: Request, agent_id: str, principal: Principal) -> playbooks.
 
     async def run(name: str, params: dict[str, Any]) -> playbooks.Step:
         step = playbooks.Step(name, params)
-        key = request.app.state.keys.get().active
         try:
             check_may_send(principal, name)
         except HTTPException as exc:
@@ -63,6 +63,7 @@ def _runner(request: Request, agent_id: str, principal: Principal) -> playbooks.
             return step
 
         def _issue() -> tuple[str, bytes | None]:
+            key = request.app.state.keys.get().active  # a stat of the key files, maybe a read
             with sessions() as session:
                 try:
                     issued = issue(
@@ -117,7 +118,7 @@ def _online(request: Request, agent_id: str, principal: Principal) -> None:
 
 @router.post("/agents/{agent_id}/playbooks/printer-wont-print")
 async def printer_wont_print(
-    agent_id: str, body: PrinterPlaybook, request: Request, principal: StaffDep
+    agent_id: ObjectId, body: PrinterPlaybook, request: Request, principal: StaffDep
 ) -> dict[str, Any]:
     """printer_check, ping and the PC's Wi-Fi link, read into one finding with its evidence."""
     await run_in_threadpool(_online, request, agent_id, principal)
@@ -127,7 +128,7 @@ async def printer_wont_print(
 
 @router.post("/agents/{agent_id}/playbooks/internet-is-slow")
 async def internet_is_slow(
-    agent_id: str, body: SlowInternetPlaybook, request: Request, principal: StaffDep
+    agent_id: ObjectId, body: SlowInternetPlaybook, request: Request, principal: StaffDep
 ) -> dict[str, Any]:
     """Home network vs gateway vs beyond, loss, DNS, and a throughput test when asked for."""
     await run_in_threadpool(_online, request, agent_id, principal)

@@ -12,7 +12,7 @@ from ...connectivity import BUCKETED_LIMIT, CONNECTIVITY_PROBES, HISTORY_LIMIT, 
 from ...experience import experience
 from ...storage import ConnectivitySample
 from ..auth import PrincipalDep, check_agent
-from ..deps import SessionDep
+from ..deps import Moment, NameFilter, ObjectId, SessionDep
 
 router = APIRouter(prefix="/agents", tags=["connectivity"])
 
@@ -61,7 +61,7 @@ class ExperiencePublic(BaseModel):
 
 
 @router.get("/{agent_id}/connectivity/latest")
-def connectivity_latest(agent_id: str, session: SessionDep, principal: PrincipalDep) -> LatestPublic:
+def connectivity_latest(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> LatestPublic:
     check_agent(session, principal, agent_id)
     return LatestPublic(
         agent_id=agent_id, latest={p: ConnectivityPublic.of(r) for p, r in latest(session, agent_id).items()}
@@ -70,13 +70,13 @@ def connectivity_latest(agent_id: str, session: SessionDep, principal: Principal
 
 @router.get("/{agent_id}/connectivity")
 def connectivity_history(
-    agent_id: str,
+    agent_id: ObjectId,
     session: SessionDep,
     principal: PrincipalDep,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    probe: str | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
+    probe: NameFilter = None,
     bucket_s: Annotated[
         float | None, Query(ge=60, le=86400, description="one averaged row per probe, target and bucket")
     ] = None,
@@ -84,12 +84,15 @@ def connectivity_history(
     """Rows in ``[since, until)`` (default: the last 24 hours), oldest first, at most 5000; with
     ``bucket_s``, averaged per bucket (loss: the worst) for charts."""
     check_agent(session, principal, agent_id)
-    end = _aware(until) if until else datetime.now(UTC)
-    start = _aware(since) if since else end - timedelta(hours=24)
+    end = until or datetime.now(UTC)
+    start = since or end - timedelta(hours=24)
     if not start < end or end - start > MAX_RANGE:
-        raise HTTPException(status_code=422, detail="since must be before until, at most 31 days apart")
+        raise HTTPException(
+            status_code=422, detail="Give a since before until, at most 31 days apart, and ask again."
+        )
     if probe is not None and probe not in CONNECTIVITY_PROBES:
-        raise HTTPException(status_code=422, detail=f"probe is one of {sorted(CONNECTIVITY_PROBES)}")
+        names = ", ".join(sorted(CONNECTIVITY_PROBES))
+        raise HTTPException(status_code=422, detail=f"There is no such probe; name one of: {names}.")
     rows = history(session, agent_id, start, end, probe, limit=BUCKETED_LIMIT if bucket_s else HISTORY_LIMIT)
     if bucket_s is not None:
         samples = [ConnectivityPublic.model_validate(r) for r in downsample(rows, bucket_s)]
@@ -100,7 +103,7 @@ def connectivity_history(
 
 @router.get("/{agent_id}/experience")
 def experience_score(
-    agent_id: str,
+    agent_id: ObjectId,
     session: SessionDep,
     principal: PrincipalDep,
     hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0,
@@ -119,7 +122,3 @@ def experience_score(
         samples=result.samples,
         components=result.components,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,12 +13,13 @@ from protocol.catalogue import MAX_CONSENT_MINUTES
 from ... import consent
 from ...consent import Decision, Source
 from ..auth import PrincipalDep, load_agent
-from ..deps import SessionDep
+from ..deps import ObjectId, SessionDep
+from ..models import Input
 
 router = APIRouter(tags=["remote diagnostics"])
 
 
-class ConsentGrant(BaseModel):
+class ConsentGrant(Input):
     minutes: int = Field(ge=1, le=MAX_CONSENT_MINUTES)
 
 
@@ -43,7 +44,7 @@ def _public(agent_id: str, decision: Decision | None, now: datetime) -> ConsentP
 
 
 @router.get("/agents/{agent_id}/consent")
-def get_consent(agent_id: str, session: SessionDep, principal: PrincipalDep) -> ConsentPublic:
+def get_consent(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> ConsentPublic:
     """Whether commands that need consent can run now: staff of the tenant, or the home's subscriber."""
     load_agent(session, principal, agent_id)
     return _public(agent_id, consent.current(session, agent_id), datetime.now(UTC))
@@ -51,7 +52,7 @@ def get_consent(agent_id: str, session: SessionDep, principal: PrincipalDep) -> 
 
 @router.put("/agents/{agent_id}/consent")
 def grant_consent(
-    agent_id: str, body: ConsentGrant, session: SessionDep, principal: PrincipalDep
+    agent_id: ObjectId, body: ConsentGrant, session: SessionDep, principal: PrincipalDep
 ) -> ConsentPublic:
     """Open a remote-assistance session for ``minutes``. Only the home's own subscriber decides
     this: staff are refused, so a CSR cannot consent on the subscriber's behalf."""
@@ -65,7 +66,7 @@ def grant_consent(
 
 
 @router.delete("/agents/{agent_id}/consent")
-def revoke_consent(agent_id: str, session: SessionDep, principal: PrincipalDep) -> ConsentPublic:
+def revoke_consent(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> ConsentPublic:
     """End the running session, wherever it was granted: the subscriber, or any staff member of the
     tenant (ending a session early is always safe)."""
     load_agent(session, principal, agent_id)

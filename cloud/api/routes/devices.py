@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from ...storage import InventoryDevice, InventoryEvent
 from ..auth import PrincipalDep, check_agent
-from ..deps import SessionDep
+from ..deps import Limit, NameFilter, ObjectId, SessionDep, Text
+
+#: A device's key as its agent named it (a MAC, or another stable name of up to 64 characters).
+DeviceKey = Annotated[Text, Path(min_length=1, max_length=64)]
 
 router = APIRouter(prefix="/agents", tags=["devices"])
 
@@ -98,10 +101,10 @@ def _public(d: InventoryDevice) -> DevicePublic:
 
 @router.get("/{agent_id}/devices")
 def devices(
-    agent_id: str,
+    agent_id: ObjectId,
     session: SessionDep,
     principal: PrincipalDep,
-    kind: str | None = None,
+    kind: NameFilter = None,
     active: bool | None = None,
 ) -> DeviceList:
     """Staff of the home's tenant, or the home's own subscriber."""
@@ -122,7 +125,7 @@ def devices(
 
 @router.get("/{agent_id}/devices/events")
 def events(
-    agent_id: str, session: SessionDep, principal: PrincipalDep, limit: int = Query(100, ge=1, le=1000)
+    agent_id: ObjectId, session: SessionDep, principal: PrincipalDep, limit: Limit = 100
 ) -> list[EventPublic]:
     """The home's inventory history, newest first."""
     check_agent(session, principal, agent_id)
@@ -137,11 +140,11 @@ def events(
 
 @router.get("/{agent_id}/devices/{key}")
 def device(
-    agent_id: str,
-    key: str,
+    agent_id: ObjectId,
+    key: DeviceKey,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: int = Query(100, ge=1, le=1000),
+    limit: Limit = 100,
 ) -> DeviceHistory:
     check_agent(session, principal, agent_id)
     row = session.scalar(

@@ -1,15 +1,19 @@
 """Plans a tenant sells: cap, cycle start day, time zone and tier. Admins write them; staff read.
-A plan's figures are copied onto the usage plan of every home of its subscribers."""
+A plan's figures are copied onto the usage plan of every home of its subscribers.
+
+A route that tells agents is ``async`` only to publish through the ingest on the event loop; its
+database work and sealing run in a thread (issue 17: a held write lock froze /healthz otherwise)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 import protocol
 from protocol.cycles import zone
@@ -18,14 +22,15 @@ from ... import audit
 from ...commands import seal_command
 from ...storage import Agent, Plan, Subscriber
 from ...usage import set_plan
-from ..auth import AdminDep, StaffDep, load_plan, tenant_for_new
-from ..deps import SessionDep
+from ..auth import AdminDep, Principal, StaffDep, load_plan, tenant_for_new
+from ..deps import Limit, Offset, RowId, SessionDep
+from ..models import Input
 
 router = APIRouter(prefix="/plans", tags=["accounts"])
 Tier = Literal["standard", "premium"]
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(Input):
     name: str = Field(min_length=1, max_length=64)
     cap_bytes: int = Field(gt=0, le=10**18)
     cycle_start_day: int = Field(ge=1, le=31)
@@ -35,7 +40,7 @@ class PlanCreate(BaseModel):
     tenant: str | None = Field(default=None, max_length=64)
 
 
-class PlanUpdate(BaseModel):
+class PlanUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     cap_bytes: int | None = Field(default=None, gt=0, le=10**18)
     cycle_start_day: int | None = Field(default=None, ge=1, le=31)
@@ -84,14 +89,21 @@ def apply_plan(session: Session, plan: Plan, subscriber_id: str | None = None) -
     return homes
 
 
-async def tell_agents(request: Request, plan: PlanPublic, homes: list[str]) -> None:
+def seal_plans(request: Request, plan: PlanPublic, homes: list[str]) -> list[tuple[str, bytes]]:
+    """The sealed ``set_plan`` command of each home (reads the key files: run it off the loop)."""
+    if request.app.state.ingest is None:
+        return []
+    key = request.app.state.keys.get().active
+    params = {"cap_bytes": plan.cap_bytes, "cycle_start_day": plan.cycle_start_day, "timezone": plan.timezone}
+    return [(agent_id, seal_command(key, agent_id, "set_plan", params)[1]) for agent_id in homes]
+
+
+async def tell_agents(request: Request, sealed: list[tuple[str, bytes]]) -> None:
     """Online agents learn their plan at once; the others at their next hello."""
     ingest = request.app.state.ingest
     if ingest is None:
         return
-    params = {"cap_bytes": plan.cap_bytes, "cycle_start_day": plan.cycle_start_day, "timezone": plan.timezone}
-    for agent_id in homes:
-        _command_id, payload = seal_command(request.app.state.keys.get().active, agent_id, "set_plan", params)
+    for agent_id, payload in sealed:
         await ingest.publish_command(agent_id, payload)
 
 
@@ -124,8 +136,8 @@ def add_plan(body: PlanCreate, session: SessionDep, principal: AdminDep) -> Plan
 def list_plans(
     session: SessionDep,
     principal: StaffDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 200,
+    offset: Offset = 0,
 ) -> list[PlanPublic]:
     query = select(Plan).order_by(Plan.tenant_id, Plan.name).limit(limit).offset(offset)
     if not principal.is_platform:
@@ -134,13 +146,21 @@ def list_plans(
 
 
 @router.get("/{plan_id}")
-def get_plan(plan_id: int, session: SessionDep, principal: StaffDep) -> PlanPublic:
+def get_plan(plan_id: RowId, session: SessionDep, principal: StaffDep) -> PlanPublic:
     return plan_public(load_plan(session, principal, plan_id))
 
 
 @router.patch("/{plan_id}")
-async def update_plan(plan_id: int, body: PlanUpdate, request: Request, principal: AdminDep) -> PlanPublic:
+async def update_plan(plan_id: RowId, body: PlanUpdate, request: Request, principal: AdminDep) -> PlanPublic:
     """Change a plan; every home on it gets the new cap and cycle."""
+    public, sealed = await run_in_threadpool(_update_plan, request, plan_id, body, principal)
+    await tell_agents(request, sealed)
+    return public
+
+
+def _update_plan(
+    request: Request, plan_id: int, body: PlanUpdate, principal: Principal
+) -> tuple[PlanPublic, list[tuple[str, bytes]]]:
     with request.app.state.sessions() as session:
         plan = load_plan(session, principal, plan_id)
         if body.timezone is not None:
@@ -165,12 +185,11 @@ async def update_plan(plan_id: int, body: PlanUpdate, request: Request, principa
         )
         session.commit()
         public = plan_public(plan)
-    await tell_agents(request, public, homes)
-    return public
+    return public, seal_plans(request, public, homes)
 
 
 @router.delete("/{plan_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_plan(plan_id: int, session: SessionDep, principal: AdminDep) -> Response:
+def delete_plan(plan_id: RowId, session: SessionDep, principal: AdminDep) -> Response:
     """Subscribers on the plan keep their homes' current usage plan, and no longer have a plan."""
     plan = load_plan(session, principal, plan_id)
     for household in session.scalars(select(Subscriber).where(Subscriber.plan_id == plan.id)):

@@ -1,5 +1,6 @@
 """Subscribers (households) of a tenant, with their tier, plan and homes. Staff read and search;
-admins create, change and delete, and attach homes (agents) to households."""
+admins create, change and delete, and attach homes (agents) to households. Routes that tell agents
+their plan publish on the loop and do their database work in a thread (see plans.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ... import audit
 from ...storage import Agent, Plan, Subscriber
 from ..auth import (
     AdminDep,
+    Principal,
     PrincipalDep,
     StaffDep,
     load_agent,
@@ -24,14 +27,15 @@ from ..auth import (
     load_subscriber,
     tenant_for_new,
 )
-from ..deps import SessionDep
-from .plans import apply_plan, plan_public, tell_agents
+from ..deps import Limit, ObjectId, Offset, SessionDep, Text
+from ..models import Input
+from .plans import apply_plan, plan_public, seal_plans, tell_agents
 
 router = APIRouter(tags=["accounts"])
 Tier = Literal["standard", "premium"]
 
 
-class SubscriberCreate(BaseModel):
+class SubscriberCreate(Input):
     #: The operator's customer number (unique in the tenant).
     reference: str = Field(min_length=1, max_length=128)
     name: str = Field(default="", max_length=255)
@@ -42,7 +46,7 @@ class SubscriberCreate(BaseModel):
     tenant: str | None = Field(default=None, max_length=64)
 
 
-class SubscriberUpdate(BaseModel):
+class SubscriberUpdate(Input):
     name: str | None = Field(default=None, max_length=255)
     email: str | None = Field(default=None, max_length=320)
     tier: Tier | None = None
@@ -63,7 +67,7 @@ class SubscriberPublic(BaseModel):
     agent_ids: list[str]
 
 
-class OwnerPut(BaseModel):
+class OwnerPut(Input):
     #: The household the home belongs to; null detaches it (it stays in its tenant).
     subscriber_id: str | None = Field(default=None, max_length=32)
 
@@ -113,32 +117,29 @@ def _plan_in(session: Session, principal: AdminDep, plan_id: int, tenant_id: str
 
 
 @router.post("/subscribers", status_code=status.HTTP_201_CREATED)
-async def add_subscriber(body: SubscriberCreate, request: Request, principal: AdminDep) -> SubscriberPublic:
-    with request.app.state.sessions() as session:
-        tenant_id = tenant_for_new(session, principal, body.tenant)
-        if body.plan_id is not None:
-            _plan_in(session, principal, body.plan_id, tenant_id)
-        household = Subscriber(
-            id=uuid.uuid4().hex, tenant_id=tenant_id, **body.model_dump(exclude={"tenant"})
-        )
-        session.add(household)
-        try:
-            session.flush()
-        except IntegrityError as exc:
-            raise HTTPException(
-                status_code=status.HTTP_409_CONFLICT, detail="a subscriber with that reference exists"
-            ) from exc
-        audit.record(
-            session,
-            actor=principal.actor,
-            action="subscriber_add",
-            agent_id=None,
-            details={"subscriber_id": household.id, **body.model_dump()},
-            outcome="saved",
-            tenant_id=tenant_id,
-        )
-        session.commit()
-        return _public(session, household)
+def add_subscriber(body: SubscriberCreate, session: SessionDep, principal: AdminDep) -> SubscriberPublic:
+    tenant_id = tenant_for_new(session, principal, body.tenant)
+    if body.plan_id is not None:
+        _plan_in(session, principal, body.plan_id, tenant_id)
+    household = Subscriber(id=uuid.uuid4().hex, tenant_id=tenant_id, **body.model_dump(exclude={"tenant"}))
+    session.add(household)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise HTTPException(
+            status_code=status.HTTP_409_CONFLICT, detail="a subscriber with that reference exists"
+        ) from exc
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="subscriber_add",
+        agent_id=None,
+        details={"subscriber_id": household.id, **body.model_dump()},
+        outcome="saved",
+        tenant_id=tenant_id,
+    )
+    session.commit()
+    return _public(session, household)
 
 
 def search_query(q: str, limit: int, offset: int) -> Select[Subscriber]:
@@ -161,9 +162,9 @@ def search_query(q: str, limit: int, offset: int) -> Select[Subscriber]:
 def list_subscribers(
     session: SessionDep,
     principal: StaffDep,
-    q: Annotated[str, Query(max_length=128, description="part of the reference, name or e-mail")] = "",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    q: Annotated[Text, Query(max_length=128, description="part of the reference, name or e-mail")] = "",
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[SubscriberPublic]:
     """Search the tenant's subscribers (the console's first page)."""
     query = search_query(q, limit, offset)
@@ -175,7 +176,7 @@ def list_subscribers(
 
 
 @router.get("/subscribers/{subscriber_id}")
-def get_subscriber(subscriber_id: str, session: SessionDep, principal: PrincipalDep) -> SubscriberPublic:
+def get_subscriber(subscriber_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> SubscriberPublic:
     """Staff of the tenant, or the subscriber's own login."""
     if not (principal.is_subscriber or principal.at_least("csr")):
         raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="needs the csr role")
@@ -184,9 +185,17 @@ def get_subscriber(subscriber_id: str, session: SessionDep, principal: Principal
 
 @router.patch("/subscribers/{subscriber_id}")
 async def update_subscriber(
-    subscriber_id: str, body: SubscriberUpdate, request: Request, principal: AdminDep
+    subscriber_id: ObjectId, body: SubscriberUpdate, request: Request, principal: AdminDep
 ) -> SubscriberPublic:
     """Change the household; a new plan is copied onto its homes (online agents learn it at once)."""
+    public, sealed = await run_in_threadpool(_update_subscriber, request, subscriber_id, body, principal)
+    await tell_agents(request, sealed)
+    return public
+
+
+def _update_subscriber(
+    request: Request, subscriber_id: str, body: SubscriberUpdate, principal: Principal
+) -> tuple[SubscriberPublic, list[tuple[str, bytes]]]:
     homes: list[str] = []
     with request.app.state.sessions() as session:
         household = load_subscriber(session, principal, subscriber_id)
@@ -214,13 +223,12 @@ async def update_subscriber(
         )
         session.commit()
         public = _public(session, household)
-    if plan is not None:
-        await tell_agents(request, plan_public(plan), homes)
-    return public
+        plan_view = plan_public(plan) if plan is not None else None
+    return public, seal_plans(request, plan_view, homes) if plan_view is not None else []
 
 
 @router.delete("/subscribers/{subscriber_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_subscriber(subscriber_id: str, session: SessionDep, principal: AdminDep) -> Response:
+def delete_subscriber(subscriber_id: ObjectId, session: SessionDep, principal: AdminDep) -> Response:
     """The household and its logins go; its homes stay in the tenant, detached."""
     household = load_subscriber(session, principal, subscriber_id)
     for agent in session.scalars(select(Agent).where(Agent.subscriber_id == household.id)):
@@ -240,9 +248,17 @@ def delete_subscriber(subscriber_id: str, session: SessionDep, principal: AdminD
 
 
 @router.put("/agents/{agent_id}/subscriber")
-async def put_owner(agent_id: str, body: OwnerPut, request: Request, principal: AdminDep) -> OwnerPublic:
+async def put_owner(agent_id: ObjectId, body: OwnerPut, request: Request, principal: AdminDep) -> OwnerPublic:
     """Attach a home to a household (or detach it). The platform operator may attach a home
     enrolled before accounts to any tenant's household; a tenant's admin only its own homes."""
+    public, sealed = await run_in_threadpool(_put_owner, request, agent_id, body, principal)
+    await tell_agents(request, sealed)
+    return public
+
+
+def _put_owner(
+    request: Request, agent_id: str, body: OwnerPut, principal: Principal
+) -> tuple[OwnerPublic, list[tuple[str, bytes]]]:
     plan = None
     with request.app.state.sessions() as session:
         agent = load_agent(session, principal, agent_id)
@@ -267,6 +283,4 @@ async def put_owner(agent_id: str, body: OwnerPut, request: Request, principal: 
         session.commit()
         public = OwnerPublic(agent_id=agent.id, tenant_id=agent.tenant_id, subscriber_id=agent.subscriber_id)
         plan_view = plan_public(plan) if plan is not None else None
-    if plan_view is not None:
-        await tell_agents(request, plan_view, [agent_id])
-    return public
+    return public, seal_plans(request, plan_view, [agent_id]) if plan_view is not None else []

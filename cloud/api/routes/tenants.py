@@ -13,12 +13,13 @@ from ...accounts import TENANT_ID_PATTERN, create_tenant
 from ...errors import AccountError
 from ...storage import Tenant
 from ..auth import PlatformDep
-from ..deps import SessionDep
+from ..deps import Limit, Offset, SessionDep
+from ..models import Input
 
 router = APIRouter(prefix="/tenants", tags=["accounts"])
 
 
-class TenantCreate(BaseModel):
+class TenantCreate(Input):
     id: str = Field(pattern=TENANT_ID_PATTERN)
     name: str = Field(default="", max_length=255)
 
@@ -49,8 +50,8 @@ def add_tenant(body: TenantCreate, session: SessionDep, principal: PlatformDep) 
 
 
 @router.get("")
-def list_tenants(session: SessionDep, _: PlatformDep) -> list[TenantPublic]:
-    return [
-        TenantPublic(id=t.id, name=t.name, created_at=t.created_at)
-        for t in session.scalars(select(Tenant).order_by(Tenant.id))
-    ]
+def list_tenants(
+    session: SessionDep, _: PlatformDep, limit: Limit = 200, offset: Offset = 0
+) -> list[TenantPublic]:
+    query = select(Tenant).order_by(Tenant.id).limit(limit).offset(offset)
+    return [TenantPublic(id=t.id, name=t.name, created_at=t.created_at) for t in session.scalars(query)]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 import protocol
 
@@ -15,13 +16,14 @@ from ...care import cycle_projection
 from ...commands import seal_command
 from ...storage import UsagePlan
 from ...usage import cycle_usage, device_breakdown, device_daily, set_plan
-from ..auth import AdminDep, PrincipalDep, load_agent
-from ..deps import SessionDep
+from ..auth import AdminDep, Principal, PrincipalDep, load_agent
+from ..deps import ObjectId, SessionDep
+from ..models import Input
 
 router = APIRouter(prefix="/agents", tags=["usage"])
 
 
-class PlanPut(BaseModel):
+class PlanPut(Input):
     cap_bytes: int = Field(gt=0, le=10**18)
     cycle_start_day: int = Field(ge=1, le=31)
     timezone: str = Field(min_length=1, max_length=64)
@@ -79,7 +81,7 @@ class UsagePublic(BaseModel):
 
 
 @router.get("/{agent_id}/usage")
-def usage(agent_id: str, session: SessionDep, principal: PrincipalDep) -> UsagePublic:
+def usage(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> UsagePublic:
     """Staff of the home's tenant, or the home's own subscriber."""
     load_agent(session, principal, agent_id)
     now = datetime.now(UTC)
@@ -106,7 +108,7 @@ def usage(agent_id: str, session: SessionDep, principal: PrincipalDep) -> UsageP
 
 
 @router.get("/{agent_id}/usage/devices")
-def usage_by_device(agent_id: str, session: SessionDep, principal: PrincipalDep) -> DevicesUsagePublic:
+def usage_by_device(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> DevicesUsagePublic:
     """Cycle-to-date per device: bytes each way, per traffic class, and a day series in local dates."""
     load_agent(session, principal, agent_id)
     cycle = cycle_usage(session, agent_id)
@@ -135,8 +137,17 @@ def _by_class(devices: list[dict[str, Any]]) -> dict[str, ClassUsage]:
 
 
 @router.put("/{agent_id}/plan")
-async def put_plan(agent_id: str, body: PlanPut, request: Request, principal: AdminDep) -> PlanPut:
+async def put_plan(agent_id: ObjectId, body: PlanPut, request: Request, principal: AdminDep) -> PlanPut:
     """Set the plan (admins); an online agent learns it at once (others at their next hello)."""
+    payload = await run_in_threadpool(_put_plan, request, agent_id, body, principal)
+    ingest = request.app.state.ingest
+    if ingest is not None and payload is not None:
+        await ingest.publish_command(agent_id, payload)
+    return body
+
+
+def _put_plan(request: Request, agent_id: str, body: PlanPut, principal: Principal) -> bytes | None:
+    """Store and audit the plan; the sealed ``set_plan`` command when there is an ingest to send it."""
     with request.app.state.sessions() as session:
         load_agent(session, principal, agent_id)
         try:
@@ -152,10 +163,7 @@ async def put_plan(agent_id: str, body: PlanPut, request: Request, principal: Ad
             outcome="saved",
         )
         session.commit()
-    ingest = request.app.state.ingest
-    if ingest is not None:
-        _command_id, payload = seal_command(
-            request.app.state.keys.get().active, agent_id, "set_plan", body.model_dump()
-        )
-        await ingest.publish_command(agent_id, payload)
-    return body
+    if request.app.state.ingest is None:
+        return None
+    key = request.app.state.keys.get().active
+    return seal_command(key, agent_id, "set_plan", body.model_dump())[1]
