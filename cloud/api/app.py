@@ -141,6 +141,20 @@ async def _send_too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def _sentence(error: Mapping[str, Any]) -> str:
+    """Pydantic's message, unless it quotes a pattern (``String should match pattern '^[a-z]...'``):
+    that is developer text, so people read what is wrong in words instead."""
+    if error.get("type") == "string_pattern_mismatch":
+        names = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in _LOCATIONS]
+        field = names[-1].replace("_", " ") if names else "this value"
+        return f"The {field} has characters or a form it cannot have; check it and send it again."
+    return str(error.get("msg", ""))
+
+
+#: Where a value came from, in FastAPI's ``loc``: not the field's name.
+_LOCATIONS: Final = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 shape (``loc``, ``msg``, ``type``) without ``input`` and ``ctx``, bounded."""
     assert isinstance(exc, RequestValidationError)
@@ -150,7 +164,7 @@ async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
                 part if isinstance(part, int) else str(part)[:_MAX_LOC_CHARS]
                 for part in list(error.get("loc", ()))[:_MAX_LOC_ITEMS]
             ],
-            "msg": str(error.get("msg", ""))[:_MAX_MSG_CHARS],
+            "msg": _sentence(error)[:_MAX_MSG_CHARS],
             "type": str(error.get("type", ""))[:_MAX_LOC_CHARS],
         }
         for error in list(exc.errors())[:_MAX_ERRORS]

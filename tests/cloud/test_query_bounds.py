@@ -112,6 +112,7 @@ def test_text_with_nul_is_refused_before_it_reaches_the_store(world: World) -> N
         ("PATCH", f"/api/v1/plans/{ids.plan}", {"name": "p\x00"}),
         ("POST", "/api/v1/tenants", {"id": "gamma", "name": "Gamma\x00"}),
         ("POST", "/api/v1/pairing-codes", {"subscriber_id": ids.subscriber, "note": "n\x00"}),
+        ("POST", "/api/v1/users", {"username": "ada\x00", "role": "csr", "tenant": "alpha"}),
     ]
     failures = []
     for method, path, body in writes:
@@ -119,3 +120,15 @@ def test_text_with_nul_is_refused_before_it_reaches_the_store(world: World) -> N
         if response.status_code != 422 or "NUL" not in response.text:
             failures.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_value_of_the_wrong_form_is_told_in_words_not_as_its_pattern(world: World) -> None:
+    """Pydantic words a pattern mismatch as ``String should match pattern '^[a-z]...'``: developer
+    text that must not reach a person; the answer says which field, in a sentence."""
+    client = TestClient(world.app, raise_server_exceptions=False)
+    response = client.post("/api/v1/tenants", json={"id": "Not A Tenant!", "name": "x"}, headers=OPERATOR)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert "pattern" not in error["msg"] and "^" not in error["msg"]
+    assert error["msg"].startswith("The id ")
+    assert error["loc"] == ["body", "id"]

@@ -142,9 +142,9 @@ async def send_command(
     """Routine diagnostics for every staff role; commands that need consent for technicians up."""
     check_may_send(principal, body.name)
     sessions: sessionmaker[Session] = request.app.state.sessions
-    key = request.app.state.keys.get().active
 
     def _issue() -> tuple[CommandPublic, bytes | None]:
+        key = request.app.state.keys.get().active  # a stat, and a read after a rotation: off the loop
         with sessions() as session:
             load_agent(session, principal, agent_id)
             try:
@@ -172,7 +172,9 @@ async def send_command(
     ingest = request.app.state.ingest
     if payload is not None and (ingest is None or not await ingest.publish_command(agent_id, payload)):
         raise HTTPException(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE, detail="the broker is not connected"
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="The home cannot be reached right now (the message broker is not connected);"
+            " try again in a minute.",
         )
     return public
 

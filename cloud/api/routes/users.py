@@ -21,12 +21,13 @@ from ...errors import AccountError, HashingBusy
 from ...storage import User
 from ..auth import AdminDep, load_subscriber, load_user, tenant_for_new
 from ..deps import Limit, ObjectId, Offset, SessionDep
+from ..models import Input
 
 router = APIRouter(prefix="/users", tags=["accounts"])
 Role = Literal["csr", "technician", "supervisor", "admin", "subscriber"]
 
 
-class UserCreate(BaseModel):
+class UserCreate(Input):
     username: str = Field(min_length=1, max_length=128)
     role: Role
     #: Omit to have one generated (returned once, in this answer only).
@@ -37,7 +38,7 @@ class UserCreate(BaseModel):
     tenant: str | None = Field(default=None, max_length=64)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(Input):
     role: Role | None = None
     disabled: bool | None = None
     password: str | None = Field(default=None, min_length=MIN_PASSWORD_LEN, max_length=1024)
