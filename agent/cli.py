@@ -11,14 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import consent, diagnostics
+from . import consent
 from .config import AgentConfig, load_config
+from .connectivity import diagnostics
 from .enroll import enroll
 from .errors import AgentError
-from .meter import meter
 from .runner import Agent
 from .status import collect_status
-from .usage import cycle_report
+from .usage.billing import cycle_report
+from .usage.meter import meter
 
 
 def _parser() -> argparse.ArgumentParser:

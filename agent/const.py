@@ -24,5 +24,5 @@ CA_FILE: Final = "ca.pem"
 STATUS_WRITE_INTERVAL_S: Final = 2.0
 ENROLL_TIMEOUT_S: Final = 15.0
 
-#: Per-device, per-class hours kept by the device_usage probe (agent/flows.py).
+#: Per-device, per-class hours kept by the device_usage probe (agent/usage/flows.py).
 DEVICE_USAGE_FILE = "device-usage.sqlite"

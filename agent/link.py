@@ -38,7 +38,7 @@ from protocol import (
     Status,
 )
 
-from .commands import CloudClock
+from .clock import CloudClock
 from .config import LinkConfig
 from .errors import OutboxError
 from .identity import TlsFiles

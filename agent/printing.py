@@ -19,7 +19,7 @@ import urllib.parse
 from typing import Any
 
 from .commands import CommandRefused
-from .discovery.commands import home_address
+from .discovery.on_demand import home_address
 from .subprocesses import communicate
 
 #: How long to wait for the test page to leave the PC's queue.

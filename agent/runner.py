@@ -32,11 +32,13 @@ from protocol.catalogue import (
 from protocol.cycles import zone
 
 from . import consent as consent_store
-from . import diagnostics, probes, revocation
-from .commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
+from . import probes, revocation
+from .clock import CloudClock
+from .commands import Catalogue, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from .config import AgentConfig
+from .connectivity import diagnostics
 from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, PLAN_FILE, STATUS_FILE, STATUS_WRITE_INTERVAL_S
-from .discovery import commands as discovery_commands
+from .discovery import on_demand as discovery_commands
 from .enroll import renew_certificate
 from .errors import AgentError, ConfigError, OutboxError
 from .identity import (
@@ -53,7 +55,7 @@ from .link import Link
 from .outbox import AsyncOutbox, Outbox
 from .printing import add_printer
 from .probes.discovery import DiscoveryProbe
-from .usage import cycle_report
+from .usage.billing import cycle_report
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 USAGE_PROBE = "usage"
 DEVICE_USAGE_PROBE = "device_usage"
 USAGE_PROBES = frozenset({USAGE_PROBE, DEVICE_USAGE_PROBE})
-#: The classes the agent reports (agent/flows.py); anything else is stored as "other".
+#: The classes the agent reports (agent/usage/flows.py); anything else is stored as "other".
 TRAFFIC_CLASSES = frozenset({"web", "video", "gaming", "calls", "mail", "smtp", "dns", "vpn", "p2p", "other"})
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _FIELDS = {

@@ -1,4 +1,8 @@
-"""protocol/ imports neither side; agent/ and cloud/ never import each other; lab/ imports none of them."""
+"""protocol/ imports neither side; agent/ and cloud/ never import each other; lab/ imports none of them.
+
+Inside agent/, the probes (the scheduler's thin wrappers) import the feature packages' engines, never
+the reverse: agent/connectivity/, agent/usage/ and agent/discovery/ import nothing of agent/probes/.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,72 @@ def _imported_top_levels(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
     return names
+
+
+#: Feature packages of the agent: engines the probes schedule, which never reach back into the probes.
+ENGINES = ("agent.connectivity", "agent.usage", "agent.discovery")
+#: Probe modules that are thin schedulers over one of those engines.
+THIN_PROBES = {
+    "ping": "agent.connectivity",
+    "traceroute": "agent.connectivity",
+    "dns": "agent.connectivity",
+    "http": "agent.connectivity",
+    "throughput": "agent.connectivity",
+    "wifi": "agent.connectivity",
+    "connectivity": "agent.connectivity",
+    "usage": "agent.usage",
+    "device_usage": "agent.usage",
+    "discovery": "agent.discovery",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved to their full dotted names."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package.pop()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            # ``from . import x`` and ``from .. import probes`` name modules too.
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _under(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_never_import_the_probes(engine: str) -> None:
+    folder = ROOT / engine.replace(".", "/")
+    assert folder.is_dir()
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted(folder.rglob("*.py"))
+        for module in sorted(_imported_modules(path))
+        if _under(module, "agent.probes")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(("probe", "engine"), sorted(THIN_PROBES.items()))
+def test_probes_import_their_engine(probe: str, engine: str) -> None:
+    imported = _imported_modules(ROOT / "agent" / "probes" / f"{probe}.py")
+    assert any(_under(module, engine) for module in imported)
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))

@@ -9,6 +9,7 @@
     oui                  vendors from the IEEE registry shipped in netaddr; random MACs
     merge                one device per host, kinds with evidence
     inventory            keys, first/last seen and Active across cycles
+    on_demand            the CSR's ``discover`` and ``printer_check`` commands (protocol/catalogue.py)
 
 Errors (both :class:`agent.errors.AgentError`): :class:`arp.SweepRefused` (a range the sweep will
 not touch) and :class:`ipp.IppError` (translated into printer status data by

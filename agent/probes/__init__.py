@@ -11,7 +11,7 @@ from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, Requirements, 
 SHIPPED: tuple[str, ...] = (
     "netdev",
     "usage",
-    "devices",
+    "device_usage",
     "ping",
     "dns",
     "http",

@@ -12,29 +12,24 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from ..errors import ConfigError
+from ..errors import ProbeConfigError
+from ..result import COMPLETE, ProbeResult
 
-COMPLETE = "Complete"
-
-
-class ProbeConfigError(ConfigError):
-    """A probe's options are invalid."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    status: str = COMPLETE
-    data: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def error(cls, status: str, message: str, **data: Any) -> ProbeResult:
-        if not status.startswith("Error_"):
-            raise ValueError("error statuses start with Error_ (TR-181)")
-        return cls(status=status, data={"message": message, **data})
+__all__ = [
+    "COMPLETE",
+    "Probe",
+    "ProbeConfigError",
+    "ProbeFactory",
+    "ProbeResult",
+    "Requirements",
+    "create",
+    "register",
+    "registered",
+]
 
 
 @dataclass(frozen=True, slots=True)

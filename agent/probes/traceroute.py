@@ -1,114 +1,13 @@
-"""TraceRoute (TR-181 ``Device.IP.Diagnostics.TraceRoute()``) with ICMP echoes of rising TTL.
-
-Each hop gets ``tries`` echoes with TTL = hop; a router on the way answers "time exceeded"
-(RFC 792 type 11), the target answers the echo itself, and the route ends there. With a datagram
-ICMP socket the routers' answers come through the socket's error queue (``IP_RECVERR``), so this
-works unprivileged wherever ping does.
-
-Outputs: ``Status`` (``Complete``, ``Error_CannotResolveHostName``, ``Error_MaxHopCountExceeded``),
-``ResponseTime`` (ms, the target's answer averaged), ``RouteHopsNumberOfEntries`` and ``RouteHops``
-with ``Host``, ``HostAddress``, ``ErrorCode`` (the ICMP code of the answer, 0 for a plain time
-exceeded) and ``RTTimes`` (comma-separated ms, as TR-181 has it). A hop that never answered has an
-empty ``HostAddress`` and no times, like ``*`` in traceroute(8).
-"""
+"""The ``traceroute`` probe: TraceRoute to one configured host (engine: agent/connectivity/trace.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from typing import Any
 
-from ..icmp import (
-    ICMP_DEST_UNREACH,
-    ICMP_ECHO_REPLY,
-    METHOD_TCP,
-    EchoSocket,
-    IcmpEvent,
-    IcmpUnavailable,
-)
-from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, register
-from .ping import check_method, resolve_ipv4
-
-
-async def trace_route(
-    host: str,
-    *,
-    max_hops: int = 30,
-    tries: int = 3,
-    timeout_s: float = 1.0,
-    method: str = "auto",
-    size_bytes: int = 56,
-) -> ProbeResult:
-    if method == METHOD_TCP:
-        return ProbeResult.error("Error_Other", "traceroute needs ICMP", Host=host)
-    address = await resolve_ipv4(host)
-    if address is None:
-        return ProbeResult.error("Error_CannotResolveHostName", f"{host} does not resolve", Host=host)
-    sent_ns: dict[int, int] = {}
-    answers: dict[int, IcmpEvent] = {}
-    waiting: dict[int, asyncio.Future[None]] = {}
-
-    def on_event(event: IcmpEvent) -> None:
-        if event.seq in sent_ns and event.seq not in answers:
-            answers[event.seq] = event
-            future = waiting.get(event.seq)
-            if future is not None and not future.done():
-                future.set_result(None)
-
-    try:
-        echo = EchoSocket.open(method, on_event)
-    except IcmpUnavailable as exc:
-        return ProbeResult.error("Error_Other", f"no ICMP socket allowed: {exc.strerror}", Host=host)
-    loop = asyncio.get_running_loop()
-    hops: list[dict[str, Any]] = []
-    reached = False
-    target_rtts: list[float] = []
-    try:
-        for ttl in range(1, max_hops + 1):
-            seqs = []
-            # One hop's tries go out together and are awaited together.
-            for attempt in range(tries):
-                seq = ttl * 16 + attempt
-                waiting[seq] = loop.create_future()
-                sent_ns[seq] = time.monotonic_ns()
-                with contextlib.suppress(OSError):
-                    echo.send(address, seq, size_bytes, ttl=ttl)
-                seqs.append(seq)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*(waiting[s] for s in seqs)), timeout_s)
-            hop: dict[str, Any] = {"Host": "", "HostAddress": "", "ErrorCode": 0, "RTTimes": ""}
-            rtts = []
-            for seq in seqs:
-                event = answers.get(seq)
-                if event is None:
-                    continue
-                rtts.append(round((event.at_ns - sent_ns[seq]) / 1e6, 3))
-                hop["HostAddress"] = hop["Host"] = event.source
-                hop["ErrorCode"] = event.code if event.kind != ICMP_ECHO_REPLY else 0
-                # The end: the target's own echo reply, or an "unreachable" from the target itself.
-                if event.kind == ICMP_ECHO_REPLY or (
-                    event.kind == ICMP_DEST_UNREACH and event.source == address
-                ):
-                    reached = True
-            hop["RTTimes"] = ",".join(f"{r:g}" for r in rtts)
-            hops.append(hop)
-            if reached:
-                target_rtts = rtts
-                break
-    finally:
-        echo.close()
-    data: dict[str, Any] = {
-        "Host": host,
-        "IPAddressUsed": address,
-        "Method": echo.method,
-        "RouteHopsNumberOfEntries": len(hops),
-        "RouteHops": hops,
-        "ResponseTime": round(sum(target_rtts) / len(target_rtts), 3) if target_rtts else 0,
-    }
-    if not reached:
-        return ProbeResult(status="Error_MaxHopCountExceeded", data=data)
-    return ProbeResult(status=COMPLETE, data=data)
+from ..connectivity.icmp import METHOD_TCP
+from ..connectivity.trace import trace_route
+from .base import Probe, ProbeConfigError, ProbeResult, register
+from .ping import check_method
 
 
 @register

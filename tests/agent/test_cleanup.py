@@ -12,10 +12,9 @@ from typing import Any
 import psutil
 import pytest
 
-from agent import icmp
+from agent.connectivity import icmp, wireless
 from agent.discovery import arp, ssdp
 from agent.discovery.arp import Attached
-from agent.probes import wifi
 
 
 def _new_children(before: set[int]) -> list[psutil.Process]:
@@ -82,6 +81,6 @@ async def test_iw_that_hangs_is_killed(tmp_path: Path) -> None:
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     loop = asyncio.get_running_loop()
     started = loop.time()
-    assert await wifi._iw_link(str(iw), "wlan0", timeout_s=0.3) == ""
+    assert await wireless._iw_link(str(iw), "wlan0", timeout_s=0.3) == ""
     assert loop.time() - started < 2
     assert _new_children(before) == []

@@ -12,7 +12,8 @@ import pytest
 
 import protocol
 from agent import consent
-from agent.commands import Catalogue, CloudClock, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
+from agent.clock import CloudClock
+from agent.commands import Catalogue, CommandExecutor, CommandRefused, CommandSpec, SeenCommands
 from protocol import Command, Envelope
 
 KEY = protocol.generate_private_key()

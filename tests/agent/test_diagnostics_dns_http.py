@@ -14,8 +14,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from agent.probes.dns import ns_lookup, system_resolver
-from agent.probes.http import http_check
+from agent.connectivity.http_timing import http_check
+from agent.connectivity.nslookup import ns_lookup, system_resolver
 
 RECORDS = {"cloud.homediag.test.": "10.213.254.10"}
 

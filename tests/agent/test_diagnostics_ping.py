@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent.icmp import (
+from agent.connectivity.icmp import (
     ICMP_ECHO_REPLY,
     ICMP_TIME_EXCEEDED,
     METHOD_RAW,
@@ -19,8 +19,8 @@ from agent.icmp import (
     checksum,
     echo_request,
 )
+from agent.connectivity.ipping import EchoStats, ip_ping, jitter_ms, ping_data
 from agent.probes import ProbeConfigError, create
-from agent.probes.ping import EchoStats, ip_ping, jitter_ms, ping_data
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="raw ICMP needs CAP_NET_RAW")
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from agent.diagnostics import upload_test_command
-from agent.probes import throughput
-from agent.probes.connectivity import finding, percentile
-from agent.probes.throughput import Meter, download_diagnostics, upload_diagnostics
-from agent.probes.wifi import parse_iw_link, parse_proc_wireless, wifi_link
+from agent.connectivity import transfer
+from agent.connectivity.diagnostics import upload_test_command
+from agent.connectivity.segments import finding, percentile
+from agent.connectivity.transfer import Meter, download_diagnostics, upload_diagnostics
+from agent.connectivity.wireless import parse_iw_link, parse_proc_wireless, wifi_link
 from agent.routes import default_gateway
 from protocol.catalogue import CATALOGUE, ThroughputParams
 
@@ -102,7 +102,7 @@ async def test_a_busy_household_is_flagged_or_refused(
     async def busy(_interface: str, _sample_s: float) -> float:
         return 42.0
 
-    monkeypatch.setattr(throughput, "household_traffic_mbit", busy)
+    monkeypatch.setattr(transfer, "household_traffic_mbit", busy)
     flagged = await download_diagnostics(servers[0], duration_s=0.2, interface="lo", busy_threshold_mbit=5)
     assert flagged.status == "Complete" and flagged.data["Busy"] is True
     assert "42.0 Mbit/s" in flagged.data["Warning"]
@@ -201,7 +201,7 @@ async def test_an_upload_to_a_server_that_stops_reading_ends_on_time(monkeypatch
 
     server = await asyncio.start_server(stall, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/up"
-    monkeypatch.setattr(throughput, "UPLOAD_GRACE_S", 0.5, raising=False)
+    monkeypatch.setattr(transfer, "UPLOAD_GRACE_S", 0.5, raising=False)
     try:
         result = await asyncio.wait_for(
             upload_diagnostics(url, duration_s=0.5, interface="lo", busy_sample_s=0),
@@ -218,11 +218,11 @@ async def test_an_upload_to_a_server_that_stops_reading_ends_on_time(monkeypatch
 async def test_a_30_s_upload_test_fits_its_catalogue_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     graces: list[float] = []
 
-    async def connection(*_args: Any, grace_s: float, **_kw: Any) -> tuple[throughput.Connection, bytes]:
+    async def connection(*_args: Any, grace_s: float, **_kw: Any) -> tuple[transfer.Connection, bytes]:
         graces.append(grace_s)
-        return throughput.Connection(error="Error_Timeout: no TCP connection"), b""
+        return transfer.Connection(error="Error_Timeout: no TCP connection"), b""
 
-    monkeypatch.setattr(throughput, "_run_connection", connection)
+    monkeypatch.setattr(transfer, "_run_connection", connection)
     await upload_test_command(ThroughputParams(url="http://127.0.0.1:9/up", duration_s=30))
     busy_sample_s, warmup_s = 1.0, 2.0
     assert graces and 30 + max(graces) + busy_sample_s + warmup_s < CATALOGUE["upload_test"].timeout_s

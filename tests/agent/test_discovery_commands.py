@@ -14,7 +14,7 @@ import pytest
 from agent import printing
 from agent.commands import CommandRefused
 from agent.discovery import CycleResult, SweepOptions
-from agent.discovery import commands as discovery_commands
+from agent.discovery import on_demand as discovery_commands
 from agent.probes.discovery import DiscoveryProbe
 from agent.runner import Agent
 from protocol.catalogue import DiscoverParams, PrinterCheckParams

@@ -7,9 +7,9 @@ import errno
 import pytest
 
 from agent import probes
+from agent.connectivity.icmp import IcmpUnavailable
 from agent.discovery import IppError, SweepRefused
 from agent.errors import AgentError
-from agent.icmp import IcmpUnavailable
 
 
 def test_discovery_and_icmp_errors_are_agent_errors_and_keep_their_old_bases() -> None:

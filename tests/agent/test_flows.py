@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.flows import TCP, UDP, DeviceHours, Flow, classify, orient
+from agent.usage.flows import TCP, UDP, DeviceHours, Flow, classify, orient
 
 LAN = [ipaddress.ip_network("10.213.0.0/24")]
 LOCAL = {"10.213.0.1", "10.213.255.2"}
@@ -149,7 +149,7 @@ def test_sent_rows_stay_clean_until_they_grow(tmp_path: Path) -> None:
 def test_no_remote_address_leaves_the_device_or_sits_on_disk_in_clear(tmp_path: Path) -> None:
     path = tmp_path / "d.sqlite"
     hours = _hours(path)
-    key = f"1234/6/{PC}:40000>198.51.100.77:25"  # as agent/conntrack.py makes them
+    key = f"1234/6/{PC}:40000>198.51.100.77:25"  # as agent/usage/conntrack.py makes them
     hours.update([_flow(key, 10, 10, remote="198.51.100.77", port=25)], {PC: PC_MAC}, HOUR + 1)
     assert "198.51.100.77" not in json.dumps(hours.take_dirty())
     with sqlite3.connect(path) as db:

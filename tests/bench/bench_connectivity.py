@@ -42,8 +42,8 @@ _SERVER = textwrap.dedent(
 _MEASURE = textwrap.dedent(
     """
     import asyncio, json, resource, sys, time
-    from agent.probes.ping import ip_ping
-    from agent.probes.throughput import download_diagnostics
+    from agent.connectivity.ipping import ip_ping
+    from agent.connectivity.transfer import download_diagnostics
     base = resource.getrusage(resource.RUSAGE_SELF)
     kind, arg = sys.argv[1], sys.argv[2]
     started = time.monotonic()

@@ -18,13 +18,13 @@ from protocol.catalogue import (
     TraceRouteParams,
 )
 
-from .probes.base import COMPLETE, ProbeResult
-from .probes.dns import ns_lookup
-from .probes.http import http_check
-from .probes.ping import ip_ping
-from .probes.throughput import download_diagnostics, upload_diagnostics
-from .probes.traceroute import trace_route
-from .probes.wifi import wifi_link
+from ..result import COMPLETE, ProbeResult
+from .http_timing import http_check
+from .ipping import ip_ping
+from .nslookup import ns_lookup
+from .trace import trace_route
+from .transfer import download_diagnostics, upload_diagnostics
+from .wireless import wifi_link
 
 #: The remote commands' echo spacing: brisk, yet far from a flood (ping(8) lets root go to 2 ms).
 COMMAND_ECHO_INTERVAL_S = 0.2

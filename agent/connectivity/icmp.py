@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import AgentError
+from ..errors import AgentError
 
 ICMP_ECHO_REPLY = 0
 ICMP_DEST_UNREACH = 3

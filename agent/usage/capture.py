@@ -4,8 +4,8 @@ A Linux packet socket with a classic BPF filter that accepts IPv4 and IPv6 frame
 kernel to keep only their first ``SNAPLEN`` bytes: payload never reaches this process. Each frame's
 size comes from its IP header (total length, or payload length + 40 for IPv6), so GSO/GRO
 super-packets count in full. The capture thread keeps cumulative byte counters per connection
-(5-tuple) in memory; :meth:`Capture.flows` hands them to :class:`agent.flows.DeviceHours` in the
-same shape as conntrack's, with the device's MAC learnt from the frames themselves. The kernel's
+(5-tuple) in memory; :meth:`Capture.flows` hands them to :class:`agent.usage.flows.DeviceHours` in
+the same shape as conntrack's, with the device's MAC learnt from the frames themselves. The kernel's
 drop counter (PACKET_STATISTICS) says how many packets the capture could not keep up with.
 """
 
@@ -18,6 +18,7 @@ import struct
 import threading
 import time
 
+from ..errors import AgentError
 from .flows import TCP, UDP, Flow
 
 ETH_P_ALL = 0x0003
@@ -47,7 +48,7 @@ def bpf_ip_only(snaplen: int = SNAPLEN) -> bytes:
     return b"".join(struct.pack("HBBI", *insn) for insn in code)
 
 
-class CaptureUnavailable(Exception):
+class CaptureUnavailable(AgentError):
     """The capture cannot run here (no CAP_NET_RAW, no such interface); the message says why."""
 
 

@@ -1,24 +1,27 @@
-"""Per-device, per-class usage on a Linux gateway from connection tracking (see agent/flows.py).
+"""Per-device, per-class usage on a Linux gateway: polling conntrack (or a capture) into hours.
 
-Polls the conntrack table every ``interval_s`` (default 5 s: more often than the shortest entry
-timeout, so no connection's last bytes are missed) and reports the changed hours every
-``report_s``. A poll that cannot count says why in its status (accounting off, no conntrack, no
-privilege) instead of reporting zero.
+:class:`DeviceUsagePoller` reads the flow counters every poll (conntrack over netlink, or the
+header-only capture), folds them into :class:`flows.DeviceHours` and hands out the changed hours at
+the report pace. A poll that cannot count says why in its status (``Error_AccountingOff``,
+``Error_NoConntrack``, ``Error_NoCapture``, ``Error_NoInterface``) instead of reporting zero. The
+``device_usage`` probe (agent/probes/device_usage.py) and `homediag-agent meter` (meter.py) both
+drive one. Blocking (netlink, SQLite): call it from an executor thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
 
-from ..capture import Capture, CaptureUnavailable
-from ..conntrack import (
+from ..result import ProbeResult
+from .capture import Capture, CaptureUnavailable
+from .conntrack import (
     ConntrackUnavailable,
     Topology,
     accounting_enabled,
@@ -27,63 +30,50 @@ from ..conntrack import (
     neighbours,
     topology,
 )
-from ..const import DEVICE_USAGE_FILE
-from ..flows import DeviceHours, Flow
-from .base import Probe, ProbeConfigError, ProbeResult, Requirements, register
+from .flows import DeviceHours, Flow
 
-STATE_FILE = DEVICE_USAGE_FILE
+METHODS = frozenset({"conntrack", "capture"})
 
 
-@register
-class DeviceUsageProbe(Probe):
-    name = "device_usage"
-    requires = Requirements(platforms=("linux",), modules=("pyroute2",))
-    default_interval_s = 5.0
+class DeviceUsagePoller:
+    """What one gateway's devices moved, per class and hour, kept in the SQLite file at ``path``."""
 
-    def configure(self, options: dict[str, Any]) -> None:
-        report_s = options.pop("report_s", 60.0)
-        if not isinstance(report_s, int | float) or isinstance(report_s, bool) or not 0 < report_s <= 3600:
-            raise ProbeConfigError("device_usage: report_s must be between 0 and 3600 seconds")
-        self.report_s = float(report_s)
-        self.enable_accounting = options.pop("enable_accounting", False)
-        if not isinstance(self.enable_accounting, bool):
-            raise ProbeConfigError("device_usage: enable_accounting must be true or false")
-        wan, lan = options.pop("wan_interface", None), options.pop("lan", None)
-        if wan is not None and not isinstance(wan, str):
-            raise ProbeConfigError("device_usage: wan_interface must be a string")
-        if lan is not None and not (isinstance(lan, list) and all(isinstance(n, str) for n in lan)):
-            raise ProbeConfigError("device_usage: lan must be a list of CIDR strings")
-        for cidr in lan or []:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError as exc:
-                raise ProbeConfigError(f"device_usage: lan: {exc}") from exc
+    def __init__(
+        self,
+        *,
+        report_s: float = 60.0,
+        enable_accounting: bool = False,
+        wan: str | None = None,
+        lan: list[str] | None = None,
+        method: str = "conntrack",
+        interface: str | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.report_s = report_s
+        self.enable_accounting = enable_accounting
         self.wan, self.lan = wan, lan
-        self.method = options.pop("method", "conntrack")
-        if self.method not in {"conntrack", "capture"}:
-            raise ProbeConfigError("device_usage: method must be conntrack or capture")
-        self.interface = options.pop("interface", None)
-        if self.interface is not None and not isinstance(self.interface, str):
-            raise ProbeConfigError("device_usage: interface must be a string")
-        super().configure(options)
+        self.method = method
+        self.interface = interface
+        #: Where the hours are kept; set before the first poll (a probe learns it when attached).
+        self.path = path
         self._capture: Capture | None = None
         self._last_report = 0.0
-        self._lock = threading.Lock()  # run() and run_now() poll from executor threads
+        self._lock = threading.Lock()  # the schedule and on-demand runs poll from executor threads
         self._hours: DeviceHours | None = None
-        self.state_file = STATE_FILE
 
     def _topology(self) -> Topology:
         return topology(self.wan, self.lan)
 
-    def _poll(self, *, on_demand: bool = False) -> ProbeResult | None:
+    def poll(self, *, on_demand: bool = False) -> ProbeResult | None:
+        """One poll of the flow table (or the capture); a result when one is due, or ``on_demand``."""
         with self._lock:
             return self._poll_locked(on_demand=on_demand)
 
     def _poll_locked(self, *, on_demand: bool) -> ProbeResult | None:
-        if self.state_dir is None:
+        if self.path is None:
             return ProbeResult.error("Error_Internal", "no state directory")
         if self._hours is None:
-            self._hours = DeviceHours(self.state_dir / self.state_file)
+            self._hours = DeviceHours(self.path)
         hours = self._hours
         if self.method == "capture":
             return self._poll_capture(hours, on_demand=on_demand)
@@ -181,7 +171,7 @@ class DeviceUsageProbe(Probe):
 
     def poll_once(self) -> ProbeResult | None:
         """One poll, for the foreground meter: folds the flow table in, reports only problems."""
-        result = self._poll()
+        result = self.poll()
         self._last_report = 0.0
         return result if result is not None and result.status != "Complete" else None
 
@@ -193,17 +183,10 @@ class DeviceUsageProbe(Probe):
         self._last_report = now
         return result
 
-    async def run(self) -> ProbeResult | None:
-        return await asyncio.get_running_loop().run_in_executor(None, self._poll)
-
-    async def delivered(self, result: ProbeResult) -> None:
-        rows = result.data.get("Hours")
-        if self._hours is not None and isinstance(rows, list) and rows:
-            await asyncio.get_running_loop().run_in_executor(None, self._hours.mark_sent, rows)
-
-    async def run_now(self) -> ProbeResult:
-        result = await asyncio.get_running_loop().run_in_executor(None, lambda: self._poll(on_demand=True))
-        return result if result is not None else ProbeResult(data={"Events": ["nothing to report"]})
+    def mark_sent(self, rows: list[dict[str, Any]]) -> None:
+        """The rows a report carried are in the outbox: clean them (see DeviceHours.mark_sent)."""
+        if self._hours is not None and rows:
+            self._hours.mark_sent(rows)
 
 
 def _lan_interfaces(topo: Topology) -> list[str]:

@@ -19,17 +19,24 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import sqlite3
+import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from protocol.cycles import cycle_bounds, split_by_hour, zone
+import psutil
 
-from .const import DEVICE_USAGE_FILE, PLAN_FILE
-from .flows import DeviceHours
-from .identity import write_atomic
+from protocol.cycles import split_by_hour
+
+from ..identity import write_atomic
+from ..result import ProbeResult
+from ..routes import default_route_interface
+
+#: In the state directory: the last reading, and the hourly totals kept on the agent.
+STATE_FILE = "usage-meter.json"
+LOCAL_FILE = "usage.sqlite"
 
 WRAP_32 = 2**32
 #: Above this a decrease is taken for a 32-bit wrap rather than a reset.
@@ -140,36 +147,61 @@ class LocalUsage:
             ]
 
 
-def cycle_report(state_dir: Path, now: float) -> dict[str, Any]:
-    """Cycle-to-date usage as this agent counted it, in the plan's cycle (UTC months without one)."""
-    try:
-        plan = json.loads((state_dir / PLAN_FILE).read_text())
-        start_day, tz, cap = int(plan["cycle_start_day"]), str(plan["timezone"]), int(plan["cap_bytes"])
-    except (OSError, ValueError, KeyError, TypeError):
-        start_day, tz, cap = 1, "UTC", None
-    moment = datetime.fromtimestamp(now, UTC)
-    start, end = cycle_bounds(moment, start_day, tz)
-    zinfo = zone(tz)
-    days: dict[str, list[int]] = {}
-    for hour, rx, tx in LocalUsage(state_dir / "usage.sqlite").hours(start.timestamp(), end.timestamp()):
-        day = days.setdefault(datetime.fromtimestamp(hour, zinfo).date().isoformat(), [0, 0])
-        day[0] += rx
-        day[1] += tx
-    rx_total, tx_total = sum(d[0] for d in days.values()), sum(d[1] for d in days.values())
-    devices_db = state_dir / DEVICE_USAGE_FILE
+def read_interface(interface: str) -> Reading | str:
+    """A reading of ``interface`` (or of the interface now carrying its MAC), or why there is none."""
+    counters = psutil.net_io_counters(pernic=True, nowrap=False)
+    addresses = psutil.net_if_addrs()
+    macs = {
+        name: next((a.address for a in addrs if a.family == getattr(socket, "AF_PACKET", -1)), "")
+        for name, addrs in addresses.items()
+    }
+    if interface not in counters:
+        return f"interface {interface} is not there"
+    c = counters[interface]
+    return Reading(
+        interface, macs.get(interface, ""), c.bytes_recv, c.bytes_sent, psutil.boot_time(), time.time()
+    )
+
+
+def measure_line(state_dir: Path, interface: str = "") -> ProbeResult:
+    """One interval of line usage: the delta since the last reading, kept locally and returned.
+
+    ``interface`` is the WAN interface; empty means the default route's (or, without one, the
+    last reading's). Blocking (psutil, a file, SQLite): run it in an executor.
+    """
+    state = MeterState(state_dir / STATE_FILE)
+    previous = state.load()
+    interface = interface or default_route_interface() or (previous.interface if previous else "")
+    if not interface:
+        return ProbeResult.error("Error_NoInterface", "no default route and no interface configured")
+    current = read_interface(interface)
+    if isinstance(current, str) and previous is not None and previous.mac:
+        renamed = find_mac(previous.mac)
+        current = read_interface(renamed) if renamed else current
+    if isinstance(current, str):
+        return ProbeResult.error("Error_NoInterface", current)
+    change = delta(previous, current)
+    state.save(current)
+    if change is None:
+        return ProbeResult(data={"Interface": current.interface, "Events": ["baseline"]})
+    LocalUsage(state_dir / LOCAL_FILE).add(change)
+    return ProbeResult(data=_data(change))
+
+
+def find_mac(mac: str) -> str | None:
+    """The interface that now carries ``mac`` (after a rename), if any."""
+    for name, addrs in psutil.net_if_addrs().items():
+        if any(a.address == mac for a in addrs if a.family == getattr(socket, "AF_PACKET", -1)):
+            return name
+    return None
+
+
+def _data(change: UsageDelta) -> dict[str, Any]:
     return {
-        "cycle_start": start.isoformat(),
-        "cycle_end": end.isoformat(),
-        "timezone": tz,
-        "cap_bytes": cap,
-        "bytes_rx": rx_total,
-        "bytes_tx": tx_total,
-        "total_bytes": rx_total + tx_total,
-        "daily": [{"date": d, "bytes_rx": v[0], "bytes_tx": v[1]} for d, v in sorted(days.items())],
-        # Per device only where the agent meters a gateway's connection tracking (probe device_usage).
-        "devices": (
-            DeviceHours(devices_db).breakdown(start.timestamp(), end.timestamp())
-            if devices_db.exists()
-            else None
-        ),
+        "Interface": change.interface,
+        "Start": change.start,
+        "End": change.end,
+        "BytesReceived": change.bytes_rx,
+        "BytesSent": change.bytes_tx,
+        "Events": change.events,
     }

@@ -18,8 +18,9 @@ from typing import Any
 
 import psutil
 
+from ..errors import AgentError
+from ..routes import default_route_interface
 from .flows import Flow, orient
-from .routes import default_route_interface
 
 ACCT_SYSCTL = Path("/proc/sys/net/netfilter/nf_conntrack_acct")
 #: A bound on one dump, so a flood of connections cannot make a poll unbounded.
@@ -28,7 +29,7 @@ MAX_ENTRIES = 262_144
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class ConntrackUnavailable(Exception):
+class ConntrackUnavailable(AgentError):
     """Connection tracking cannot be read here; the message says why (a status, not a crash)."""
 
 
