@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,17 +61,22 @@ class CommandRefused(AgentError):
 
 
 class SeenCommands:
-    """Command ids already accepted, kept until their command would have expired anyway."""
+    """Command ids already accepted, kept until their command would have expired anyway.
+
+    :meth:`claim` blocks (a durable SQLite commit): the executor calls it on a worker thread, and
+    the lock keeps two threads' transactions on the one connection apart.
+    """
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS seen (command_id TEXT PRIMARY KEY, expires_at REAL)")
+        self._lock = threading.Lock()
 
     def claim(self, command_id: str, expires_at: float, now: float) -> bool:
         """Record the id; False if it was already there (a replay)."""
-        with self._db:
+        with self._lock, self._db:
             self._db.execute("DELETE FROM seen WHERE expires_at < ?", (now - MAX_COMMAND_TTL_S,))
             cur = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (command_id, expires_at))
         return cur.rowcount == 1
@@ -130,6 +136,7 @@ class CommandExecutor:
         self.refused = 0
 
     def check(self, envelope: Envelope, command: Command) -> tuple[CommandSpec[Any], Any]:
+        """Every check of the module docstring; blocking (the consent file, the replay store)."""
         spec = self.catalogue.get(command.name)
         try:
             params = decode_params(command.name, command.params)
@@ -174,7 +181,7 @@ class CommandExecutor:
             _LOGGER.warning("undecodable command: %s", exc)
             return None
         try:
-            spec, params = self.check(envelope, command)
+            spec, params = await asyncio.to_thread(self.check, envelope, command)
         except CommandRefused as exc:
             self.refused += 1
             _LOGGER.warning("refused command %s (%s): %s", command.name[:40], exc.status, exc.reason)

@@ -15,7 +15,7 @@ from pathlib import Path
 from protocol.catalogue import MAX_CONSENT_MINUTES
 
 from .errors import ConfigError
-from .identity import write_atomic
+from .files import write_atomic
 
 CONSENT_FILE = "consent.json"
 

@@ -18,9 +18,11 @@ from cryptography.x509.oid import NameOID
 
 import protocol
 from protocol import Ed25519PrivateKey, Ed25519PublicKey
+from protocol.signing import write_private_key_file
 
 from .const import CA_FILE, ENROLLMENT_FILE, KEY_FILE, TLS_CERT_FILE, TLS_KEY_FILE
 from .errors import ConfigError, NotEnrolled
+from .files import write_atomic
 
 #: At most this many cloud keys are pinned at once (current, next, and one being retired).
 MAX_PINNED_KEYS = 3
@@ -69,11 +71,7 @@ def load_or_create_key(state_dir: Path) -> Ed25519PrivateKey:
             raise ConfigError(f"{path}: {exc}") from exc
     ensure_state_dir(state_dir)
     key = protocol.generate_private_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(protocol.private_key_pem(key))
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_private_key_file(path, protocol.private_key_pem(key))
     return key
 
 
@@ -99,17 +97,6 @@ def load_enrollment(state_dir: Path) -> Enrollment:
     return enrollment
 
 
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def load_or_create_tls_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
     """The key of the agent's TLS client certificate (P-256: what every broker's TLS stack takes)."""
     path = state_dir / TLS_KEY_FILE
@@ -123,9 +110,7 @@ def load_or_create_tls_key(state_dir: Path) -> ec.EllipticCurvePrivateKey:
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    write_private_key_file(path, pem)
     return key
 
 

@@ -155,6 +155,8 @@ class Link:
     async def _session(self) -> None:
         self._session_start = session = time.time()
         will = aiomqtt.Will(self._status_topic, self._status("offline", session), qos=1, retain=True)
+        # Reads the CA bundle and the client certificate and key from disk: off the loop.
+        tls_context = await asyncio.to_thread(self._tls_context)
         async with aiomqtt.Client(
             self.broker.host,
             self.broker.port,
@@ -163,7 +165,7 @@ class Link:
             clean_session=True,
             keepalive=self._config.keepalive_s,
             timeout=max(10.0, self._config.keepalive_s),
-            tls_context=self._tls_context(),
+            tls_context=tls_context,
             max_inflight_messages=self._config.max_inflight,
         ) as client:
             self._client = client

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .const import REVOKED_FILE
-from .identity import write_atomic
+from .files import write_atomic
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import platform
 import signal
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -41,6 +42,7 @@ from .const import AGENT_VERSION, COMMANDS_FILE, OUTBOX_FILE, PLAN_FILE, STATUS_
 from .discovery import on_demand as discovery_commands
 from .enroll import renew_certificate
 from .errors import AgentError, ConfigError, OutboxError
+from .files import write_atomic
 from .identity import (
     Enrollment,
     certificate_needs_renewal,
@@ -49,7 +51,6 @@ from .identity import (
     load_or_create_key,
     save_enrollment,
     tls_files,
-    write_atomic,
 )
 from .link import Link
 from .outbox import AsyncOutbox, Outbox
@@ -116,6 +117,8 @@ class Agent:
         self._cloud_keys = self.enrollment.cloud_keys
         self.revocation = revocation.load(config.state_dir, self.agent_id)
         self._probe_tasks: list[asyncio.Task[None]] = []
+        #: Commands that write the state directory (plan, pinned keys) write in the order they came.
+        self._state_writes = asyncio.Lock()
         self.clock = CloudClock()
         self.commands = CommandExecutor(
             self._catalogue(),
@@ -173,7 +176,10 @@ class Agent:
             zone(params.timezone)
         except protocol.ProtocolError as exc:
             raise CommandRefused("Error_InvalidParameters", str(exc)) from exc
-        write_atomic(self.config.state_dir / PLAN_FILE, msgspec.json.encode(params), 0o644)
+        async with self._state_writes:
+            await asyncio.to_thread(
+                write_atomic, self.config.state_dir / PLAN_FILE, msgspec.json.encode(params), 0o644
+            )
         return {"saved": True}
 
     async def _enqueue_result(self, result: protocol.CommandResult) -> None:
@@ -202,22 +208,25 @@ class Agent:
         result = await probe.run_now()
         return {"probe": params.probe, "status": result.status, "data": result.data}
 
-    def _set_enrollment(self, enrollment: Enrollment) -> None:
-        save_enrollment(self.config.state_dir, enrollment)
-        self.enrollment = enrollment
-        self._cloud_keys = enrollment.cloud_keys
+    async def _change_enrollment(self, change: Callable[[Enrollment], Enrollment]) -> None:
+        """Apply ``change`` and save it (off the loop); one at a time, so none is lost."""
+        async with self._state_writes:
+            enrollment = change(self.enrollment)
+            await asyncio.to_thread(save_enrollment, self.config.state_dir, enrollment)
+            self.enrollment = enrollment
+            self._cloud_keys = enrollment.cloud_keys
 
     async def _cmd_trust_cloud_key(self, params: CloudKeyParams) -> dict[str, Any]:
         try:
             protocol.load_public_key(params.public_key)
         except protocol.ProtocolError as exc:
             raise CommandRefused("Error_InvalidParameters", str(exc)) from exc
-        self._set_enrollment(self.enrollment.trusting(params.public_key))
+        await self._change_enrollment(lambda e: e.trusting(params.public_key))
         return {"pinned": list(self.enrollment.cloud_public_keys)}
 
     async def _cmd_retire_cloud_key(self, params: CloudKeyParams) -> dict[str, Any]:
         try:
-            self._set_enrollment(self.enrollment.retiring(params.public_key))
+            await self._change_enrollment(lambda e: e.retiring(params.public_key))
         except ConfigError as exc:
             raise CommandRefused("Error_Refused", str(exc)) from exc
         return {"pinned": list(self.enrollment.cloud_public_keys)}
@@ -330,7 +339,7 @@ class Agent:
 
     async def _report_consent_changes(self) -> None:
         """Tell the cloud when the subscriber grants or revokes remote assistance on this device."""
-        current = consent_store.load(self.config.state_dir)
+        current = await asyncio.to_thread(consent_store.load, self.config.state_dir)
         if current == self._reported_consent:
             return
         self._reported_consent = current

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import protocol
 from protocol import Ed25519PrivateKey
+from protocol.signing import write_private_key_file
 
 from .config import make_private_dir
 from .const import CLOUD_KEY_FILE
@@ -40,11 +41,7 @@ def _load(path: Path) -> Ed25519PrivateKey:
 def _create(path: Path) -> Ed25519PrivateKey:
     make_private_dir(path.parent)
     key = protocol.generate_private_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(protocol.private_key_pem(key))
-        fh.flush()
-        os.fsync(fh.fileno())
+    write_private_key_file(path, protocol.private_key_pem(key))
     return key
 
 

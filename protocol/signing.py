@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -41,6 +43,7 @@ __all__ = [
     "public_key_text",
     "verify",
     "verify_with_cryptography",
+    "write_private_key_file",
 ]
 
 
@@ -89,6 +92,26 @@ def load_private_key_pem(pem: bytes) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise MalformedMessage("private key is not Ed25519")
     return key
+
+
+def write_private_key_file(path: Path, pem: bytes) -> None:
+    """Create ``path`` holding a private key: mode 0600 before any byte is written, and on disk
+    (file and directory fsynced) before the key signs anything, so a power cut cannot leave a
+    signature made with a key that is then gone.
+
+    FileExistsError if ``path`` exists: two processes creating a key at once keep the first.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if os.name == "posix":  # the new entry of the directory; Windows has no handle to flush
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def verify_with_cryptography(key: Ed25519PublicKey, signature: bytes, data: bytes) -> None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from ..files import write_atomic
 from .const import FORGET_AFTER_S, MAX_DEVICES
 from .model import PRINTER, Device
 
@@ -124,8 +124,7 @@ class Inventory:
         return [d.to_wire() for d in devices] + sorted(gone, key=lambda w: str(w["Key"]))
 
     def save(self) -> None:
+        """Blocking (fsync): from the loop, on an executor, as the discovery probe does."""
         if self.path is None:
             return
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"devices": self.known}))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps({"devices": self.known}).encode(), 0o644)

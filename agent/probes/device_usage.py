@@ -10,14 +10,48 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from ..const import DEVICE_USAGE_FILE
 from ..usage.devices import METHODS, DeviceUsagePoller
-from .base import Probe, ProbeConfigError, ProbeResult, Requirements, register
+from .base import Probe, ProbeOptions, ProbeResult, Requirements, register
 
 STATE_FILE = DEVICE_USAGE_FILE
+_METHOD = "method must be conntrack or capture"
+
+
+class DeviceUsageOptions(ProbeOptions, frozen=True):
+    report_s: Annotated[float, Meta(gt=0, le=3600)] = 60.0
+    enable_accounting: bool = False
+    #: None: the interface of the default route.
+    wan_interface: str | None = None
+    #: The home's networks (CIDR); None: those of the LAN interfaces.
+    lan: tuple[str, ...] | None = None
+    method: str = "conntrack"
+    #: The interface the capture listens on (method ``capture``).
+    interface: str | None = None
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "report_s": "report_s must be between 0 and 3600 seconds",
+        "enable_accounting": "enable_accounting must be true or false",
+        "wan_interface": "wan_interface must be a string",
+        "lan": "lan must be a list of CIDR strings",
+        "method": _METHOD,
+        "interface": "interface must be a string",
+    }
+
+    def __post_init__(self) -> None:
+        for cidr in self.lan or ():
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"lan: {exc}") from exc
+        if self.method not in METHODS:
+            raise ValueError(_METHOD)
 
 
 @register
@@ -25,33 +59,15 @@ class DeviceUsageProbe(Probe):
     name = "device_usage"
     requires = Requirements(platforms=("linux",), modules=("pyroute2",))
     default_interval_s = 5.0
+    Options = DeviceUsageOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        report_s = options.pop("report_s", 60.0)
-        if not isinstance(report_s, int | float) or isinstance(report_s, bool) or not 0 < report_s <= 3600:
-            raise ProbeConfigError("device_usage: report_s must be between 0 and 3600 seconds")
-        self.report_s = float(report_s)
-        self.enable_accounting = options.pop("enable_accounting", False)
-        if not isinstance(self.enable_accounting, bool):
-            raise ProbeConfigError("device_usage: enable_accounting must be true or false")
-        wan, lan = options.pop("wan_interface", None), options.pop("lan", None)
-        if wan is not None and not isinstance(wan, str):
-            raise ProbeConfigError("device_usage: wan_interface must be a string")
-        if lan is not None and not (isinstance(lan, list) and all(isinstance(n, str) for n in lan)):
-            raise ProbeConfigError("device_usage: lan must be a list of CIDR strings")
-        for cidr in lan or []:
-            try:
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError as exc:
-                raise ProbeConfigError(f"device_usage: lan: {exc}") from exc
-        self.wan, self.lan = wan, lan
-        self.method = options.pop("method", "conntrack")
-        if self.method not in METHODS:
-            raise ProbeConfigError("device_usage: method must be conntrack or capture")
-        self.interface = options.pop("interface", None)
-        if self.interface is not None and not isinstance(self.interface, str):
-            raise ProbeConfigError("device_usage: interface must be a string")
-        super().configure(options)
+    def configure(self, options: DeviceUsageOptions) -> None:
+        self.report_s = options.report_s
+        self.enable_accounting = options.enable_accounting
+        self.wan = options.wan_interface
+        self.lan = None if options.lan is None else list(options.lan)
+        self.method = options.method
+        self.interface = options.interface
         self.poller = DeviceUsagePoller(
             report_s=self.report_s,
             enable_accounting=self.enable_accounting,

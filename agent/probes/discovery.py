@@ -12,18 +12,44 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
 
-from ..discovery import Inventory, SweepOptions, inventory_hash, run_cycle
+from msgspec import Meta
+
+from ..discovery import Device, Inventory, SweepOptions, inventory_hash, run_cycle
 from ..discovery.const import DEFAULT_SWEEP_RATE_PPS, INVENTORY_FILE, MAX_SWEEP_HOSTS
-from .base import Probe, ProbeConfigError, ProbeResult, Requirements, register
+from .base import Probe, ProbeOptions, ProbeResult, Requirements, register
+
+_WEEK_S = 7 * 86400.0
+_SWITCHES = "arp_sweep and allow_public are true or false"
 
 
-def _number(options: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    value = options.pop(name, default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-        raise ProbeConfigError(f"discovery: {name} must be a number between {low} and {high}")
-    return float(value)
+def _between(name: str, low: float, high: float) -> str:
+    return f"{name} must be a number between {low} and {high}"
+
+
+class DiscoveryOptions(ProbeOptions, frozen=True):
+    timeout_s: Annotated[float, Meta(ge=1.0, le=60.0)] = 5.0
+    #: Empty: every LAN interface.
+    interface: str = ""
+    arp_sweep: bool = True
+    #: Sweep a public range too (a home whose LAN is numbered from one); refused by default.
+    allow_public: bool = False
+    full_every_s: Annotated[float, Meta(ge=0.0, le=_WEEK_S)] = 3600.0
+    rate_pps: Annotated[float, Meta(ge=1, le=10000)] = float(DEFAULT_SWEEP_RATE_PPS)
+    #: A number, as before (a fraction is dropped).
+    max_hosts: Annotated[float, Meta(ge=1, le=65534)] = float(MAX_SWEEP_HOSTS)
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "timeout_s": _between("timeout_s", 1.0, 60.0),
+        "interface": "interface must be a string",
+        "arp_sweep": _SWITCHES,
+        "allow_public": _SWITCHES,
+        "full_every_s": _between("full_every_s", 0.0, _WEEK_S),
+        "rate_pps": _between("rate_pps", 1, 10000),
+        "max_hosts": _between("max_hosts", 1, 65534),
+    }
 
 
 @register
@@ -31,28 +57,21 @@ class DiscoveryProbe(Probe):
     name = "discovery"
     requires = Requirements(platforms=("linux",), capabilities=("CAP_NET_RAW",), modules=("zeroconf",))
     default_interval_s = 300.0
+    Options = DiscoveryOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        self.timeout_s = _number(options, "timeout_s", 5.0, 1.0, 60.0)
-        interface = options.pop("interface", "")
-        if not isinstance(interface, str):
-            raise ProbeConfigError("discovery: interface must be a string")
-        self.interface = interface or None
-        sweep = options.pop("arp_sweep", True)
-        allow_public = options.pop("allow_public", False)
-        if not isinstance(sweep, bool) or not isinstance(allow_public, bool):
-            raise ProbeConfigError("discovery: arp_sweep and allow_public are true or false")
-        self.full_every_s = _number(options, "full_every_s", 3600.0, 0.0, 7 * 86400.0)
+    def configure(self, options: DiscoveryOptions) -> None:
+        self.timeout_s = options.timeout_s
+        self.interface = options.interface or None
+        self.full_every_s = options.full_every_s
         self._last_hash = ""
         self._last_full = 0.0
         self._lock = asyncio.Lock()
         self.sweep = SweepOptions(
-            enabled=sweep,
-            rate_pps=_number(options, "rate_pps", DEFAULT_SWEEP_RATE_PPS, 1, 10000),
-            max_hosts=int(_number(options, "max_hosts", MAX_SWEEP_HOSTS, 1, 65534)),
-            allow_public=allow_public,
+            enabled=options.arp_sweep,
+            rate_pps=options.rate_pps,
+            max_hosts=int(options.max_hosts),
+            allow_public=options.allow_public,
         )
-        super().configure(options)
 
     async def run(self) -> ProbeResult:
         return await self._run(scheduled=True)
@@ -65,6 +84,10 @@ class DiscoveryProbe(Probe):
         """
         return await self._run(scheduled=False)
 
+    def _fold(self, devices: list[Device], now: float, scheduled: bool) -> list[dict[str, Any]]:
+        inventory = Inventory(self.state_dir / INVENTORY_FILE if self.state_dir else None)
+        return inventory.update(devices, now, save=scheduled)
+
     async def _run(self, *, scheduled: bool) -> ProbeResult:
         # One cycle at a time: two would sweep twice and write inventory.json through the same .tmp.
         async with self._lock:
@@ -72,8 +95,8 @@ class DiscoveryProbe(Probe):
             if "all" in result.methods:
                 return ProbeResult.error("Error_NoInterface", result.methods["all"])
             now = time.time()
-            inventory = Inventory(self.state_dir / INVENTORY_FILE if self.state_dir else None)
-            hosts = inventory.update(result.devices, now, save=scheduled)
+            # Reading and saving inventory.json (fsynced) is blocking work: off the loop.
+            hosts = await asyncio.to_thread(self._fold, result.devices, now, scheduled)
         digest = inventory_hash(hosts)
         data: dict[str, Any] = {
             "HostNumberOfEntries": len(hosts),

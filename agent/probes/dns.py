@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from ..connectivity.nslookup import ns_lookup
-from .base import COMPLETE, Probe, ProbeConfigError, ProbeResult, Requirements, register
+from .base import COMPLETE, Probe, ProbeOptions, ProbeResult, Requirements, register
+from .ping import Host
+
+
+class DnsOptions(ProbeOptions, frozen=True):
+    names: Annotated[tuple[Host, ...], Meta(min_length=1)]
+    #: Empty: the system's resolver.
+    server: str = ""
+    timeout_s: Annotated[float, Meta(ge=0.05, le=30)] = 2.0
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "names": "names must be a non-empty list of host names",
+        "server": "server must be a string",
+        "timeout_s": "timeout_s must be between 0.05 and 30",
+    }
 
 
 @register
@@ -20,21 +37,12 @@ class DnsProbe(Probe):
     name = "dns"
     requires = Requirements(modules=("dns.asyncquery",))
     default_interval_s = 300.0
+    Options = DnsOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        names = options.pop("names", [])
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-            raise ProbeConfigError("dns: names must be a non-empty list of host names")
-        self.names: list[str] = names
-        server = options.pop("server", "")
-        if not isinstance(server, str):
-            raise ProbeConfigError("dns: server must be a string")
-        self.server = server or None
-        timeout = options.pop("timeout_s", 2.0)
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or not 0.05 <= timeout <= 30:
-            raise ProbeConfigError("dns: timeout_s must be between 0.05 and 30")
-        self.timeout_s = float(timeout)
-        super().configure(options)
+    def configure(self, options: DnsOptions) -> None:
+        self.names = list(options.names)
+        self.server = options.server or None
+        self.timeout_s = options.timeout_s
 
     async def run(self) -> ProbeResult:
         lookups = await asyncio.gather(

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
+from msgspec import Meta
+
 from ..connectivity.http_timing import http_check
-from .base import Probe, ProbeConfigError, ProbeResult, register
+from .base import Probe, ProbeOptions, ProbeResult, register
+
+
+class HttpOptions(ProbeOptions, frozen=True):
+    urls: Annotated[tuple[str, ...], Meta(min_length=1)]
+
+    messages: ClassVar[Mapping[str, str]] = {"urls": "urls must be a non-empty list"}
+
+    def __post_init__(self) -> None:
+        for url in self.urls:
+            try:
+                scheme = urlsplit(url).scheme
+            except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
+                raise ValueError(f"{url} is not a URL: {exc}") from exc
+            if scheme not in ("http", "https"):
+                raise ValueError(f"{url} is not an http(s) URL")
 
 
 @register
@@ -16,16 +34,10 @@ class HttpProbe(Probe):
 
     name = "http"
     default_interval_s = 300.0
+    Options = HttpOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        urls = options.pop("urls", [])
-        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
-            raise ProbeConfigError("http: urls must be a non-empty list")
-        for url in urls:
-            if urlsplit(url).scheme not in ("http", "https"):
-                raise ProbeConfigError(f"http: {url} is not an http(s) URL")
-        self.urls: list[str] = urls
-        super().configure(options)
+    def configure(self, options: HttpOptions) -> None:
+        self.urls = list(options.urls)
 
     async def run(self) -> ProbeResult:
         checks = await asyncio.gather(*(http_check(u) for u in self.urls))

@@ -7,25 +7,34 @@ reboot, wrap-around) is the usage probe's job, which needs the history.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
 import psutil
 
-from .base import Probe, ProbeConfigError, ProbeResult, register
+from .base import Flag, Probe, ProbeOptions, ProbeResult, register
+
+
+class NetDevOptions(ProbeOptions, frozen=True):
+    #: Only these interfaces; empty: all of them.
+    interfaces: tuple[str, ...] = ()
+    skip_loopback: Flag = False
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "interfaces": "interfaces must be a list of interface names",
+        "skip_loopback": "skip_loopback must be true or false",
+    }
 
 
 @register
 class NetDevProbe(Probe):
     name = "netdev"
     default_interval_s = 60.0
+    Options = NetDevOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        include = options.pop("interfaces", [])
-        if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
-            raise ProbeConfigError("netdev: interfaces must be a list of interface names")
-        self.include: frozenset[str] = frozenset(include)
-        self.skip_loopback = bool(options.pop("skip_loopback", False))
-        super().configure(options)
+    def configure(self, options: NetDevOptions) -> None:
+        self.include: frozenset[str] = frozenset(options.interfaces)
+        self.skip_loopback = bool(options.skip_loopback)
 
     async def run(self) -> ProbeResult:
         loop = asyncio.get_running_loop()

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from ..connectivity.ipping import METHODS, ip_ping
-from .base import Probe, ProbeConfigError, ProbeResult, register
+from .base import Probe, ProbeOptions, ProbeResult, register
+
+#: A host name or an address.
+Host = Annotated[str, Meta(min_length=1)]
+METHOD_MESSAGE = f"method must be one of {', '.join(METHODS)}"
 
 
-def check_method(name: str, method: Any) -> str:
+def check_method(method: str) -> None:
+    """For an ``Options.__post_init__`` (its ValueError becomes the probe's ProbeConfigError)."""
     if method not in METHODS:
-        raise ProbeConfigError(f"{name}: method must be one of {', '.join(METHODS)}")
-    return str(method)
+        raise ValueError(METHOD_MESSAGE)
+
+
+class PingOptions(ProbeOptions, frozen=True):
+    host: Host
+    count: Annotated[int, Meta(ge=1, le=1000)] = 4
+    timeout_s: Annotated[float, Meta(ge=0.01, le=10)] = 1.0
+    echo_interval_s: Annotated[float, Meta(ge=0.002, le=10)] = 0.2
+    method: str = "auto"
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "host": "host is required",
+        "count": "count must be an integer in [1, 1000]",
+        "timeout_s": "timeout_s must be a number in [0.01, 10]",
+        "echo_interval_s": "echo_interval_s must be a number in [0.002, 10]",
+        "method": METHOD_MESSAGE,
+    }
+
+    def __post_init__(self) -> None:
+        check_method(self.method)
 
 
 @register
@@ -20,31 +46,20 @@ class PingProbe(Probe):
 
     name = "ping"
     default_interval_s = 60.0
+    Options = PingOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        self.host = options.pop("host", "")
-        if not isinstance(self.host, str) or not self.host:
-            raise ProbeConfigError("ping: host is required")
-        self.count = _number(options.pop("count", 4), "ping: count", 1, 1000, integer=True)
-        self.timeout_s = _number(options.pop("timeout_s", 1.0), "ping: timeout_s", 0.01, 10)
-        self.echo_interval_s = _number(
-            options.pop("echo_interval_s", 0.2), "ping: echo_interval_s", 0.002, 10
-        )
-        self.method = check_method("ping", options.pop("method", "auto"))
-        super().configure(options)
+    def configure(self, options: PingOptions) -> None:
+        self.host = options.host
+        self.count = options.count
+        self.timeout_s = options.timeout_s
+        self.echo_interval_s = options.echo_interval_s
+        self.method = options.method
 
     async def run(self) -> ProbeResult:
         return await ip_ping(
             self.host,
-            count=int(self.count),
+            count=self.count,
             timeout_s=self.timeout_s,
             interval_s=self.echo_interval_s,
             method=self.method,
         )
-
-
-def _number(value: Any, what: str, low: float, high: float, *, integer: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not low <= value <= high or (integer and not isinstance(value, int)):
-        raise ProbeConfigError(f"{what} must be {'an integer' if integer else 'a number'} in [{low}, {high}]")
-    return float(value)

@@ -2,34 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
+from msgspec import Meta
+
 from ..connectivity.transfer import transfer_test
-from .base import Probe, ProbeConfigError, ProbeResult, register
+from .base import Probe, ProbeOptions, ProbeResult, register
+
+_URL = "url must be the cloud's http:// speed-test URL"
+_RANGES = "duration_s in [1, 60] and connections in [1, 16]"
+
+
+class TransferOptions(ProbeOptions, frozen=True):
+    url: str
+    duration_s: Annotated[float, Meta(ge=1, le=60)] = 10.0
+    connections: Annotated[int, Meta(ge=1, le=16)] = 4
+    busy_threshold_mbit: float = 1.0
+    busy_policy: Literal["flag", "refuse"] = "refuse"
+
+    messages: ClassVar[Mapping[str, str]] = {
+        "url": _URL,
+        "duration_s": _RANGES,
+        "connections": _RANGES,
+        "busy_threshold_mbit": "busy_threshold_mbit must be a number",
+        "busy_policy": "busy_policy is flag or refuse",
+    }
+    strict = False  # these numbers were read with int()/float(): "10" is still 10
+
+    def __post_init__(self) -> None:
+        try:
+            scheme = urlsplit(self.url).scheme
+        except ValueError:
+            scheme = ""
+        if scheme != "http":
+            raise ValueError(_URL)
 
 
 class _TransferProbe(Probe):
     upload: bool = False
     default_interval_s = 6 * 3600.0
+    Options = TransferOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        url = options.pop("url", "")
-        if not isinstance(url, str) or urlsplit(url).scheme != "http":
-            raise ProbeConfigError(f"{self.name}: url must be the cloud's http:// speed-test URL")
-        self.url = url
-        try:
-            self.duration_s = float(options.pop("duration_s", 10.0))
-            self.connections = int(options.pop("connections", 4))
-            self.busy_threshold_mbit = float(options.pop("busy_threshold_mbit", 1.0))
-        except (TypeError, ValueError) as exc:
-            raise ProbeConfigError(f"{self.name}: {exc}") from exc
-        self.busy_policy = str(options.pop("busy_policy", "refuse"))
-        if not 1 <= self.duration_s <= 60 or not 1 <= self.connections <= 16:
-            raise ProbeConfigError(f"{self.name}: duration_s in [1, 60] and connections in [1, 16]")
-        if self.busy_policy not in ("flag", "refuse"):
-            raise ProbeConfigError(f"{self.name}: busy_policy is flag or refuse")
-        super().configure(options)
+    def configure(self, options: TransferOptions) -> None:
+        self.url = options.url
+        self.duration_s = options.duration_s
+        self.connections = options.connections
+        self.busy_threshold_mbit = options.busy_threshold_mbit
+        self.busy_policy: str = options.busy_policy
 
     async def run(self) -> ProbeResult:
         return await transfer_test(

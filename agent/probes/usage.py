@@ -8,23 +8,28 @@ and how wraps, resets, reboots and renames are met, is agent/usage/counters.py.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
 from ..usage.counters import measure_line
-from .base import Probe, ProbeConfigError, ProbeResult, register
+from .base import Probe, ProbeOptions, ProbeResult, register
+
+
+class UsageOptions(ProbeOptions, frozen=True):
+    #: Empty: the interface of the default route.
+    interface: str = ""
+
+    messages: ClassVar[Mapping[str, str]] = {"interface": "interface must be a string"}
 
 
 @register
 class UsageProbe(Probe):
     name = "usage"
     default_interval_s = 60.0
+    Options = UsageOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        interface = options.pop("interface", "")
-        if not isinstance(interface, str):
-            raise ProbeConfigError("usage: interface must be a string")
-        self.interface = interface
-        super().configure(options)
+    def configure(self, options: UsageOptions) -> None:
+        self.interface = options.interface
 
     def _measure(self) -> ProbeResult:
         if self.state_dir is None:

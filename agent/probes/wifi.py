@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 from ..connectivity.wireless import PROC_WIRELESS, parse_proc_wireless, wifi_link
-from .base import Probe, ProbeConfigError, ProbeResult, register
+from .base import Probe, ProbeOptions, ProbeResult, register
+
+
+class WifiOptions(ProbeOptions, frozen=True):
+    #: Empty: the first Wi-Fi interface.
+    interface: str = ""
+
+    messages: ClassVar[Mapping[str, str]] = {"interface": "interface must be a string"}
 
 
 @register
 class WifiProbe(Probe):
     name = "wifi"
     default_interval_s = 60.0
+    Options = WifiOptions
 
-    def configure(self, options: dict[str, Any]) -> None:
-        interface = options.pop("interface", "")
-        if not isinstance(interface, str):
-            raise ProbeConfigError("wifi: interface must be a string")
-        self.interface = interface or None
-        super().configure(options)
+    def configure(self, options: WifiOptions) -> None:
+        self.interface = options.interface or None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -30,7 +30,7 @@ import psutil
 
 from protocol.cycles import split_by_hour
 
-from ..identity import write_atomic
+from ..files import write_atomic
 from ..result import ProbeResult
 from ..routes import default_route_interface
 
