@@ -143,8 +143,12 @@ class Link:
                 _LOGGER.info("link to %s lost: %s", self.broker, group.exceptions[0])
             finally:
                 self._client = None
-                if self.state is not LinkState.STOPPED:
+                if self.revoked is not None:
+                    self.state = LinkState.REVOKED
+                elif self.state is not LinkState.STOPPED:
                     self.state = LinkState.DISCONNECTED
+            if self.revoked is not None:
+                continue  # no back-off: straight to the quiet state at the top
             if time.monotonic() - connected_at > 2 * self._config.reconnect_max_s:
                 delay = self._config.reconnect_min_s
             # Full jitter (AWS architecture blog): a fleet that lost its broker
@@ -267,6 +271,7 @@ class Link:
                 _LOGGER.warning("rejected a revocation: %s", exc)
                 return
             self.revoked = revoked.reason
+            self.state = LinkState.REVOKED
             _LOGGER.error("the cloud revoked this agent (%s); it stops sending", revoked.reason)
             if self._on_revoked is not None:
                 await self._on_revoked(revoked, envelope.sent)

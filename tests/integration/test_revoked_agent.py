@@ -40,11 +40,13 @@ def test_a_revoked_agent_stops_sending_and_says_why(cloud: CloudProcess, tmp_pat
     try:
         wait_for(lambda: len(cloud.report_keys(agent_id)) >= 2, 30, "reports before revocation")
         _revoke(cloud, agent_id)
+        # The running agent's status file is rewritten every 2 s: wait for one written after.
         status = wait_for(
-            lambda: (s := agent.status()).get("revoked") and s, 60, "the agent to hear it is revoked"
+            lambda: (s := agent.status()).get("revoked") and s["link"]["state"] == "revoked" and s,
+            60,
+            "the agent to hear it is revoked and say so",
         )
         assert "revoked" in status["revoked"]["reason"]
-        assert status["link"]["state"] == "revoked"
         assert "revoked" in agent.cli("status").stdout
         assert cloud.get("/api/v1/ingest/stats")["revoked_notices"] >= 1
         # From now on it sends nothing: the cloud's count of refused messages stands still.
