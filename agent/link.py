@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, TypeVar
 
 import aiomqtt
 
@@ -45,6 +45,7 @@ from .identity import TlsFiles
 from .outbox import AsyncOutbox
 
 _LOGGER = logging.getLogger(__name__)
+_Body = TypeVar("_Body", Ack, Revoked)
 
 CHANNEL_OF_KIND = {Kind.HELLO: Channel.HELLO, Kind.TELEMETRY: Channel.TELEMETRY, Kind.RESULT: Channel.RESULT}
 
@@ -235,46 +236,54 @@ class Link:
         raise error
 
     async def _on_message(self, message: aiomqtt.Message) -> None:
-        payload = message.payload
         try:
             topic = protocol.parse_topic(message.topic.value)
-            envelope = self._unseal(bytes(payload))
+            envelope = self._unseal(bytes(message.payload))
             protocol.check_topic(envelope, topic)
         except protocol.ProtocolError as exc:
-            self.counters.bad_downlink += 1
-            _LOGGER.warning("rejected a downlink message (%s): %s", exc.reason, exc)
+            self._refuse("a downlink message", exc)
             return
         if envelope.kind is Kind.ACK:
-            try:
-                ack = protocol.decode_body(envelope, Ack)
-            except protocol.ProtocolError as exc:
-                self.counters.bad_downlink += 1
-                _LOGGER.warning("rejected an ack: %s", exc)
-                return
-            self._clock.observe(envelope.sent)
-            try:
-                removed = await self._outbox.ack(ack.epoch, [*ack.seqs, *ack.rejected])
-            except OutboxError as exc:
-                self.counters.last_error = str(exc)
-                return
-            self.counters.acked += removed
-            if ack.rejected:
-                _LOGGER.error("the cloud refused reports %s for good", ack.rejected[:20])
-            self.wake()
+            ack = self._body(envelope, Ack, "an ack")
+            if ack is not None:
+                await self._on_ack(envelope, ack)
         elif envelope.kind is Kind.COMMAND and self._on_command is not None:
             await self._on_command(envelope)
         elif envelope.kind is Kind.REVOKED:
-            try:
-                revoked = protocol.decode_body(envelope, Revoked)
-            except protocol.ProtocolError as exc:
-                self.counters.bad_downlink += 1
-                _LOGGER.warning("rejected a revocation: %s", exc)
-                return
-            self.revoked = revoked.reason
-            self.state = LinkState.REVOKED
-            _LOGGER.error("the cloud revoked this agent (%s); it stops sending", revoked.reason)
-            if self._on_revoked is not None:
-                await self._on_revoked(revoked, envelope.sent)
+            revoked = self._body(envelope, Revoked, "a revocation")
+            if revoked is not None:
+                await self._on_revocation(envelope, revoked)
+
+    def _refuse(self, what: str, exc: protocol.ProtocolError) -> None:
+        """A downlink message that fails its checks is counted and logged, never acted on."""
+        self.counters.bad_downlink += 1
+        _LOGGER.warning("rejected %s (%s): %s", what, exc.reason, exc)
+
+    def _body(self, envelope: Envelope, body_type: type[_Body], what: str) -> _Body | None:
+        try:
+            return protocol.decode_body(envelope, body_type)
+        except protocol.ProtocolError as exc:
+            self._refuse(what, exc)
+            return None
+
+    async def _on_ack(self, envelope: Envelope, ack: Ack) -> None:
+        self._clock.observe(envelope.sent)
+        try:
+            removed = await self._outbox.ack(ack.epoch, [*ack.seqs, *ack.rejected])
+        except OutboxError as exc:
+            self.counters.last_error = str(exc)
+            return
+        self.counters.acked += removed
+        if ack.rejected:
+            _LOGGER.error("the cloud refused reports %s for good", ack.rejected[:20])
+        self.wake()
+
+    async def _on_revocation(self, envelope: Envelope, revoked: Revoked) -> None:
+        self.revoked = revoked.reason
+        self.state = LinkState.REVOKED
+        _LOGGER.error("the cloud revoked this agent (%s); it stops sending", revoked.reason)
+        if self._on_revoked is not None:
+            await self._on_revoked(revoked, envelope.sent)
 
     async def stop(self) -> None:
         """Say goodbye: an explicit retained offline status (a clean disconnect sends no will)."""
