@@ -2,6 +2,9 @@
 
 Shared by the engines (``agent/connectivity/``, ``agent/usage/``, ``agent/discovery/``) and the
 probes that schedule them (``agent/probes/``), so that an engine never needs the scheduler's code.
+An engine builds its outputs as the sample kind's Struct (:mod:`protocol.samples`) and
+:meth:`ProbeResult.of` turns it into the JSON the sample carries, once: what is ``UNSET`` is left
+out, so the bytes are those the agent always sent.
 """
 
 from __future__ import annotations
@@ -9,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 COMPLETE = "Complete"
+
+
+def wire(data: msgspec.Struct) -> dict[str, Any]:
+    """A sample kind's Struct as the JSON object it travels as (``UNSET`` fields left out)."""
+    built: dict[str, Any] = msgspec.to_builtins(data)
+    return built
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +29,13 @@ class ProbeResult:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
+    def of(cls, data: msgspec.Struct, status: str = COMPLETE) -> ProbeResult:
+        """A result whose outputs are the kind's Struct ``data``."""
+        return cls(status=status, data=wire(data))
+
+    @classmethod
     def error(cls, status: str, message: str, **data: Any) -> ProbeResult:
         if not status.startswith("Error_"):
             raise ValueError("error statuses start with Error_ (TR-181)")
-        return cls(status=status, data={"message": message, **data})
+        # Outputs measured before the failure may be Structs of the kind (``PerConnectionResult``).
+        return cls(status=status, data={"message": message, **msgspec.to_builtins(data)})

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 import protocol
-from protocol import BrokerAddress, Hello, Kind, Sample, TelemetryBatch
+from protocol import BrokerAddress, Hello, Kind, ProbeName, Sample, TelemetryBatch
 from protocol.catalogue import (
     AddPrinterParams,
     CloudKeyParams,
@@ -31,6 +31,7 @@ from protocol.catalogue import (
     RunProbeParams,
 )
 from protocol.cycles import zone
+from protocol.samples import ConsentData, PinnedKeys, PlanSaved, RunProbeResult
 
 from . import consent as consent_store
 from . import probes, revocation
@@ -56,6 +57,7 @@ from .link import Link
 from .outbox import AsyncOutbox, Outbox
 from .printing import add_printer
 from .probes.discovery import DiscoveryProbe
+from .result import wire
 from .usage.billing import cycle_report
 
 _LOGGER = logging.getLogger(__name__)
@@ -180,7 +182,7 @@ class Agent:
             await asyncio.to_thread(
                 write_atomic, self.config.state_dir / PLAN_FILE, msgspec.json.encode(params), 0o644
             )
-        return {"saved": True}
+        return wire(PlanSaved(saved=True))
 
     async def _enqueue_result(self, result: protocol.CommandResult) -> None:
         await self._enqueue(Kind.RESULT, result)
@@ -194,9 +196,9 @@ class Agent:
 
     async def _cmd_discover(self, params: DiscoverParams) -> dict[str, Any]:
         """A cycle now, within the sweep settings the operator gave the ``discovery`` probe (if any)."""
-        probe = self.probes.get("discovery")
-        if probe is None and "discovery" in self.config.probes:  # disabled: its settings still hold
-            probe = probes.create("discovery", self.config.probes["discovery"])
+        probe = self.probes.get(ProbeName.DISCOVERY)
+        if probe is None and ProbeName.DISCOVERY in self.config.probes:  # disabled: its settings still hold
+            probe = probes.create(ProbeName.DISCOVERY, self.config.probes[ProbeName.DISCOVERY])
         if isinstance(probe, DiscoveryProbe):
             return await discovery_commands.discover_command(params, probe.interface, probe.sweep)
         return await discovery_commands.discover_command(params)
@@ -206,7 +208,7 @@ class Agent:
         if probe is None:
             raise CommandRefused("Error_Refused", f"probe {params.probe!r} is not running on this agent")
         result = await probe.run_now()
-        return {"probe": params.probe, "status": result.status, "data": result.data}
+        return wire(RunProbeResult(probe=params.probe, status=result.status, data=result.data))
 
     async def _change_enrollment(self, change: Callable[[Enrollment], Enrollment]) -> None:
         """Apply ``change`` and save it (off the loop); one at a time, so none is lost."""
@@ -222,14 +224,14 @@ class Agent:
         except protocol.ProtocolError as exc:
             raise CommandRefused("Error_InvalidParameters", str(exc)) from exc
         await self._change_enrollment(lambda e: e.trusting(params.public_key))
-        return {"pinned": list(self.enrollment.cloud_public_keys)}
+        return wire(PinnedKeys(pinned=list(self.enrollment.cloud_public_keys)))
 
     async def _cmd_retire_cloud_key(self, params: CloudKeyParams) -> dict[str, Any]:
         try:
             await self._change_enrollment(lambda e: e.retiring(params.public_key))
         except ConfigError as exc:
             raise CommandRefused("Error_Refused", str(exc)) from exc
-        return {"pinned": list(self.enrollment.cloud_public_keys)}
+        return wire(PinnedKeys(pinned=list(self.enrollment.cloud_public_keys)))
 
     async def _on_revoked(self, revoked: protocol.Revoked, told_at: float) -> None:
         """Keep the cloud's word across restarts and stop measuring: nothing would be accepted."""
@@ -344,14 +346,14 @@ class Agent:
             return
         self._reported_consent = current
         now = time.time()
-        data = {
-            "active": current is not None and current.active(now),
-            "granted_at": current.granted_at if current else None,
-            "expires_at": current.expires_at if current else None,
+        data = ConsentData(
+            active=current is not None and current.active(now),
+            granted_at=current.granted_at if current else None,
+            expires_at=current.expires_at if current else None,
             # The cloud orders a revoke here against a grant in the portal (cloud/consent.py).
-            "revoked": current.revoked if current else False,
-        }
-        sample = Sample(probe="consent", at=now, status="Complete", data=data)
+            revoked=current.revoked if current else False,
+        )
+        sample = Sample(probe=ProbeName.CONSENT, at=now, status="Complete", data=wire(data))
         await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample]))
 
     async def _status_loop(self) -> None:

@@ -1,7 +1,8 @@
 """Connectivity history: the agents' latency, loss, DNS and throughput samples, folded into rows.
 
-Called from :func:`cloud.ingest.store_batch` for newly stored reports only, so each sample becomes
-exactly one row (ingestion is exactly-once). Field names are the agent's TR-181 / TR-143 outputs.
+Called from :func:`cloud.ingest.folds.fold` for newly stored reports only, so each sample becomes
+exactly one row (ingestion is exactly-once). Each kind is read as its typed data
+(``protocol.samples``: TR-181 / TR-143 outputs), already checked at decode.
 """
 
 from __future__ import annotations
@@ -12,76 +13,87 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from protocol import Sample
+from protocol import ProbeName, Sample
+from protocol.probes import CONNECTIVITY_PROBES
+from protocol.samples import (
+    ConnectivityData,
+    DNSData,
+    Finding,
+    PingData,
+    ThroughputData,
+    UnsetType,
+    given,
+    salvage,
+)
 
 from .storage.connectivity import ConnectivitySample
 
-CONNECTIVITY_PROBES = frozenset({"connectivity", "ping", "dns", "download", "upload"})
+COMPLETE = "Complete"
+
 HISTORY_LIMIT = 5000
 #: Rows read for a bucketed answer: a whole day of every probe at one a minute, and more.
 BUCKETED_LIMIT = 50_000
+__all__ = ["BUCKETED_LIMIT", "CONNECTIVITY_PROBES", "HISTORY_LIMIT", "apply_connectivity"]
 
 
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
+def _float(value: float | UnsetType | None) -> float | None:
+    return None if value is None or isinstance(value, UnsetType) else float(value)
+
+
+def _text(value: str | UnsetType | None, limit: int) -> str:
+    return "" if value is None or isinstance(value, UnsetType) else value[:limit]
 
 
 def _row(sample: Sample) -> dict[str, Any] | None:
-    data, probe = sample.data, sample.probe
+    probe = sample.probe
     row: dict[str, Any] = {"probe": probe, "target": ""}
-    if probe == "connectivity":
-        if sample.status != "Complete":
+    if probe == ProbeName.CONNECTIVITY:
+        if sample.status != COMPLETE:
             return None
-        raw_finding, raw_dns = data.get("Finding"), data.get("DNS")
-        finding: dict[str, Any] = raw_finding if isinstance(raw_finding, dict) else {}
-        dns: dict[str, Any] | None = raw_dns if isinstance(raw_dns, dict) else None
+        data = salvage(ConnectivityData, sample.data) or ConnectivityData()
+        finding = given(data.Finding, Finding())
         row |= {
-            "target": str(data.get("Gateway", ""))[:255],
-            "loss_pct": _float(data.get("LossPercent")),
-            "latency_p50_ms": _float(data.get("LatencyP50")),
-            "latency_p95_ms": _float(data.get("LatencyP95")),
-            "jitter_ms": _float(data.get("Jitter")),
-            "finding": str(finding.get("Where", ""))[:32] or None,
-            "finding_message": str(finding.get("Message", ""))[:255] or None,
+            "target": _text(data.Gateway, 255),
+            "loss_pct": _float(data.LossPercent),
+            "latency_p50_ms": _float(data.LatencyP50),
+            "latency_p95_ms": _float(data.LatencyP95),
+            "jitter_ms": _float(data.Jitter),
+            "finding": _text(finding.Where, 32) or None,
+            "finding_message": _text(finding.Message, 255) or None,
         }
-        if dns is not None:
-            row["dns_ok"] = dns.get("Status") == "Success"
-            row["dns_ms"] = _float(dns.get("ResponseTime")) if row["dns_ok"] else None
-    elif probe == "ping":
-        if sample.status not in ("Complete", "Error_NoRouteToHost"):
+        if not isinstance(data.DNS, UnsetType):
+            row["dns_ok"] = data.DNS.Status == "Success"
+            row["dns_ms"] = _float(data.DNS.ResponseTime) if row["dns_ok"] else None
+    elif probe == ProbeName.PING:
+        if sample.status not in (COMPLETE, "Error_NoRouteToHost"):
             return None
+        ping = salvage(PingData, sample.data) or PingData()
         row |= {
-            "target": str(data.get("Host", ""))[:255],
-            "loss_pct": _float(data.get("LossPercent")),
-            "latency_p50_ms": _float(data.get("AverageResponseTime")),
-            "latency_p95_ms": _float(data.get("MaximumResponseTime")),
-            "jitter_ms": _float(data.get("Jitter")),
+            "target": _text(ping.Host, 255),
+            "loss_pct": _float(ping.LossPercent),
+            "latency_p50_ms": _float(ping.AverageResponseTime),
+            "latency_p95_ms": _float(ping.MaximumResponseTime),
+            "jitter_ms": _float(ping.Jitter),
         }
-    elif probe == "dns":
-        lookups = data.get("Lookups")
-        if sample.status != "Complete" or not isinstance(lookups, list) or not lookups:
+    elif probe == ProbeName.DNS:
+        dns = salvage(DNSData, sample.data) or DNSData()
+        lookups = given(dns.Lookups, [])
+        if sample.status != COMPLETE or not lookups:
             return None
-        results = [
-            r
-            for lookup in lookups
-            if isinstance(lookup, dict) and isinstance(lookup.get("Result"), list)
-            for r in lookup["Result"]
-            if isinstance(r, dict)
-        ]
+        results = [r for lookup in lookups for r in given(lookup.Result, [])]
         if not results:
             return None
-        ok = [r for r in results if r.get("Status") == "Success"]
-        times = [t for r in ok if (t := _float(r.get("ResponseTime"))) is not None]
+        ok = [r for r in results if r.Status == "Success"]
+        times = [t for r in ok if (t := _float(r.ResponseTime)) is not None]
         row |= {"dns_ok": len(ok) == len(results), "dns_ms": max(times) if times else None}
-    elif probe in ("download", "upload"):
-        mbps = _float(data.get("ThroughputMbps"))
-        if sample.status != "Complete" or mbps is None or data.get("Busy"):
+    elif probe in (ProbeName.DOWNLOAD, ProbeName.UPLOAD):
+        test = salvage(ThroughputData, sample.data) or ThroughputData()
+        mbps = _float(test.ThroughputMbps)
+        if sample.status != COMPLETE or mbps is None or given(test.Busy, False):
             return None  # a busy household's test understates the line: keep it out of the score
         row |= {
-            "target": str(data.get("URL", ""))[:255],
-            f"{'down' if probe == 'download' else 'up'}_mbps": mbps,
+            "target": _text(test.URL, 255),
+            f"{'down' if probe == ProbeName.DOWNLOAD else 'up'}_mbps": mbps,
         }
     else:
         return None
@@ -146,7 +158,7 @@ def downsample(rows: list[ConnectivitySample], bucket_s: float) -> list[dict[str
 def latest(session: Session, agent_id: str) -> dict[str, ConnectivitySample]:
     """The newest row of each probe kind."""
     out: dict[str, ConnectivitySample] = {}
-    for probe in sorted(CONNECTIVITY_PROBES):
+    for probe in sorted(p.value for p in CONNECTIVITY_PROBES):  # plain text for the SQL driver
         row = session.scalars(
             select(ConnectivitySample)
             .where(ConnectivitySample.agent_id == agent_id, ConnectivitySample.probe == probe)

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol import ProbeName
 from protocol.catalogue import MAX_CONSENT_MINUTES
 
 from . import audit
@@ -49,7 +50,7 @@ def _device_decision(session: Session, agent_id: str) -> Decision | None:
     """The device's consent file as last reported: its grant, or its revoke (agent/runner.py)."""
     sample = session.scalars(
         select(Sample)
-        .where(Sample.agent_id == agent_id, Sample.probe == "consent")
+        .where(Sample.agent_id == agent_id, Sample.probe == ProbeName.CONSENT.value)
         .order_by(Sample.id.desc())
         .limit(1)
     ).first()

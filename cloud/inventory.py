@@ -6,7 +6,8 @@ what is there: devices it names are upserted, an ``Active`` change becomes a ``g
 ``back`` event, a device never seen before a ``new`` one, and a device the agent no longer names at
 all is marked inactive. Reports arrive exactly once but not necessarily in order (an agent's outbox
 drains after an outage): a device row is only changed by a report measured after the one it holds.
-A printer is ``online`` or ``offline``, with the reason the agent gave.
+A printer is ``online`` or ``offline``, with the reason the agent gave. Hosts are read as the
+protocol's ``Host`` (``protocol.samples.inventory``), the type the agent builds them with.
 """
 
 from __future__ import annotations
@@ -14,37 +15,43 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from protocol import Sample
+from protocol import ProbeName, Sample
+from protocol.samples import DiscoveryData, Host, Printer, UnsetType, given, salvage
 
 from .storage.inventory import InventoryDevice, InventoryEvent
 
-DISCOVERY_PROBE = "discovery"
+DISCOVERY_PROBE = ProbeName.DISCOVERY
 MAX_HOSTS = 1024
 MAX_JSON_FIELD = 64
+__all__ = ["DISCOVERY_PROBE", "apply_inventory"]
 
 
-def _text(value: Any, limit: int) -> str:
-    return value[:limit] if isinstance(value, str) else ""
+def _text(value: str | UnsetType, limit: int) -> str:
+    return "" if isinstance(value, UnsetType) else value[:limit]
 
 
-def _list_of_text(value: Any, limit: int, count: int = MAX_JSON_FIELD) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [v[:limit] for v in value[:count] if isinstance(v, str)]
+def _texts(value: list[str] | UnsetType, limit: int, count: int = MAX_JSON_FIELD) -> list[str]:
+    return [v[:limit] for v in given(value, [])[:count]]
 
 
-def _printer_state(host: dict[str, Any]) -> tuple[str, str]:
-    printer = host.get("Printer")
-    if host.get("Kind") != "printer" and not isinstance(printer, dict):
+def _printer(host: Host) -> Printer | None:
+    printer = host.Printer
+    return None if printer is None or isinstance(printer, UnsetType) else printer
+
+
+def _printer_state(host: Host) -> tuple[str, str]:
+    printer = _printer(host)
+    if host.Kind != "printer" and printer is None:
         return "", ""
-    if not host.get("Active", True):
-        reason = printer.get("reason") if isinstance(printer, dict) else None
-        return "offline", _text(reason, 512) or "not seen in the last discovery cycle"
-    if isinstance(printer, dict) and printer.get("status") not in (None, "Complete", "Error_NoIPP"):
-        return "offline", _text(printer.get("reason"), 512) or _text(printer.get("status"), 64)
+    if not given(host.Active, True):
+        reason = _text(printer.reason, 512) if printer is not None else ""
+        return "offline", reason or "not seen in the last discovery cycle"
+    if printer is not None and given(printer.status, None) not in (None, "Complete", "Error_NoIPP"):
+        return "offline", _text(printer.reason, 512) or _text(printer.status, 64)
     return "online", ""
 
 
@@ -52,10 +59,26 @@ def _event(session: Session, agent_id: str, key: str, at: datetime, event: str, 
     session.add(InventoryEvent(agent_id=agent_id, device_key=key, at=at, event=event, details=details))
 
 
+def _hosts(data: dict[str, Any]) -> list[Host] | None:
+    """The report's hosts, typed; a host that is not one at all is left out (checked at decode,
+    so only data stored some other way has any)."""
+    hosts = data.get("Hosts")
+    if not isinstance(hosts, list):
+        return None
+    return [h for raw in hosts[:MAX_HOSTS] if (h := salvage(Host, raw)) is not None]
+
+
+def _json(value: msgspec.Struct) -> dict[str, Any]:
+    """A part of a host as the JSON column keeps it: the agent's names, nothing it left out."""
+    built: dict[str, Any] = msgspec.to_builtins(value)
+    return built
+
+
 def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
     """Fold one discovery sample in; returns how many events it produced."""
     at = datetime.fromtimestamp(sample.at, UTC)
-    if sample.data.get("Unchanged") is True:
+    report = salvage(DiscoveryData, {k: v for k, v in sample.data.items() if k != "Hosts"})
+    if report is not None and report.Unchanged is True:
         # The same inventory as the agent's last full report: every active device was seen again.
         session.execute(
             update(InventoryDevice)
@@ -67,29 +90,29 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
             .values(last_seen=at, reported_at=at)
         )
         return 0
-    hosts = sample.data.get("Hosts")
-    if not isinstance(hosts, list):
+    hosts = _hosts(sample.data)
+    if hosts is None:
         return 0
     known = {
         d.key: d for d in session.scalars(select(InventoryDevice).where(InventoryDevice.agent_id == agent_id))
     }
     events = 0
     named: set[str] = set()
-    for host in hosts[:MAX_HOSTS]:
-        key = _text(host.get("Key") if isinstance(host, dict) else None, 64)
+    for host in hosts:
+        key = _text(host.Key, 64)
         if not key or key in named:
             continue
         named.add(key)
         device = known.get(key)
         if device is not None and device.reported_at >= at:
             continue  # a newer report already spoke for this device
-        active = bool(host.get("Active", True))
+        active = given(host.Active, True)
         state, reason = _printer_state(host)
         if device is None:
             device = InventoryDevice(agent_id=agent_id, key=key, first_seen=at, last_seen=at, active=active)
             session.add(device)
             known[key] = device
-            _event(session, agent_id, key, at, "new", kind=_text(host.get("Kind"), 32), active=active)
+            _event(session, agent_id, key, at, "new", kind=_text(host.Kind, 32), active=active)
             events += 1
         else:
             if device.active and not active:
@@ -105,25 +128,20 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
         device.active = active
         if active:
             device.last_seen = at
-            device.mac = _text(host.get("PhysAddress"), 17)
-            device.ips = _list_of_text(host.get("IPAddress"), 45, 8)
-            device.hostname = _text(host.get("HostName"), 255)
-            device.vendor = _text(host.get("Vendor"), 255)
-            device.random_mac = bool(host.get("RandomMAC", False))
-            device.kind = _text(host.get("Kind"), 32) or "unknown"
-            device.evidence = _list_of_text(host.get("KindEvidence"), 200)
-            device.sources = _list_of_text(host.get("Sources"), 16)
-            services = host.get("Services")
-            device.services = (
-                [s for s in services[:MAX_JSON_FIELD] if isinstance(s, dict)]
-                if isinstance(services, list)
-                else []
-            )
-            upnp = host.get("UPnP")
-            device.upnp = upnp if isinstance(upnp, dict) else None
-        printer = host.get("Printer")
-        if isinstance(printer, dict) and (active or device.printer is None):
-            device.printer = printer
+            device.mac = _text(host.PhysAddress, 17)
+            device.ips = _texts(host.IPAddress, 45, 8)
+            device.hostname = _text(host.HostName, 255)
+            device.vendor = _text(host.Vendor, 255)
+            device.random_mac = given(host.RandomMAC, False)
+            device.kind = _text(host.Kind, 32) or "unknown"
+            device.evidence = _texts(host.KindEvidence, 200)
+            device.sources = _texts(host.Sources, 16)
+            device.services = [_json(s) for s in given(host.Services, [])[:MAX_JSON_FIELD]]
+            upnp = given(host.UPnP, None)
+            device.upnp = _json(upnp) if upnp is not None else None
+        printer = _printer(host)
+        if printer is not None and (active or device.printer is None):
+            device.printer = _json(printer)
         device.printer_state, device.printer_reason = state, reason
         device.reported_at = at
     for key, device in known.items():

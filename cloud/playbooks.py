@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from protocol import ProbeName
+
 #: IPP printer-state-reasons (RFC 8011, PWG 5100.x) a subscriber can act on, in words.
 REASONS: dict[str, str] = {
     "media-empty": "it is out of paper",
@@ -246,7 +248,7 @@ async def printer_wont_print(run: Run, uri: str) -> Finding:
     check, ping = await asyncio.gather(
         run("printer_check", {"uri": uri}), run("ping", {"host": host, "count": 4, "timeout_s": 1.0})
     )
-    wifi = await run("run_probe", {"probe": "wifi"})
+    wifi = await run("run_probe", {"probe": ProbeName.WIFI.value})
     verdict, summary, evidence = read_printer(check, ping, wifi)
     return Finding("printer_wont_print", verdict, summary, evidence, [check, ping, wifi])
 

@@ -5,6 +5,8 @@ itself), its parameters fit their schema, the agent exists and is not revoked, i
 the CSR chose to wait until the command expires), and a command that needs consent has a
 remote-assistance session the subscriber granted. Every outcome, refusals included, is audited
 (within the audit's size bound, cloud/audit.py); a refusal's reason never repeats what was sent.
+A refusal is one of the :class:`~cloud.errors.CommandRefused` subtree: which one says what kind
+of refusal it is, and the API decides from that alone how to answer (cloud/api/errors.py).
 """
 
 from __future__ import annotations
@@ -26,21 +28,13 @@ from . import audit
 from .commands import seal_command
 from .config import TierRule
 from .consent import consent_until
+from .errors import AgentOffline, AgentUnknown, CommandInvalid, CommandRefused, ConsentRequired, NotInService
 from .storage import Agent, utcnow
 from .storage.accounts import Subscriber
 from .storage.assistance import CommandRecord
 
 MAX_TTL_S = 3600.0
 FINAL_STATES = frozenset({"complete", "error", "expired"})
-
-
-class CommandRejected(Exception):
-    """The cloud refuses to send the command; ``http_status`` says how the API answers."""
-
-    def __init__(self, reason: str, http_status: int = 422) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.http_status = http_status
 
 
 @dataclass(frozen=True)
@@ -77,50 +71,49 @@ def issue(
 
     ``policy`` is the operator's per-tier rule (``Settings.tier_policy``): a command the home's
     subscriber tier does not get is refused; one the tier adds consent to needs it like the
-    catalogue's own consent commands."""
+    catalogue's own consent commands. A refusal raises one of :class:`CommandRefused`, audited
+    (the caller commits that too)."""
     details = {"name": name, "params": params, "ttl_s": ttl_s, "wait": wait}
     try:
         definition = CATALOGUE.get(name)
         if definition is None or definition.internal:
-            raise CommandRejected(
+            raise CommandInvalid(
                 "there is no command a CSR can send by that name; choose one from the list of diagnostics"
             )
         if not 0 < ttl_s <= MAX_TTL_S:
-            raise CommandRejected(
+            raise CommandInvalid(
                 f"ttl_s must be a number above 0 and at most {MAX_TTL_S:.0f}; correct it and send it again"
             )
         try:
             decode_params(name, params)
         except protocol.ProtocolError as exc:
-            raise CommandRejected(str(exc)) from exc
+            raise CommandInvalid(str(exc)) from exc
         agent = session.get(Agent, agent_id)
         if agent is None or agent.revoked:
-            raise CommandRejected("no such agent", 404)
+            raise AgentUnknown("no such agent")
         if not agent.online and not wait:
-            raise CommandRejected(
-                "the agent is offline; send with wait=true to deliver it when it returns", 409
-            )
+            raise AgentOffline("the agent is offline; send with wait=true to deliver it when it returns")
         tier, rule = _tier_rule(session, agent, policy)
         if name in rule.refused:
-            raise CommandRejected(f"{name!r} is not part of the subscriber's {tier} service", 403)
+            raise NotInService(f"{name!r} is not part of the subscriber's {tier} service")
         by_policy = name in rule.consent and not definition.consent
         if by_policy and wait and not agent.online:
             # Queued delivery re-checks only the catalogue's consent: such a command goes now or not at all.
-            raise CommandRejected("the agent is offline and this command needs consent now", 409)
+            raise AgentOffline("the agent is offline and this command needs consent now")
         now = utcnow()
         vouched = None
         if definition.consent or by_policy:
             vouched = consent_until(session, agent_id, now)
             if vouched is None:
-                raise CommandRejected("needs a remote-assistance session the subscriber approved", 403)
-    except CommandRejected as exc:
+                raise ConsentRequired("needs a remote-assistance session the subscriber approved")
+    except CommandRefused as exc:
         audit.record(
             session,
             actor=actor,
             action="command",
             agent_id=agent_id,
             details=details,
-            outcome=f"refused: {exc.reason}",
+            outcome=f"refused: {exc}",
         )
         raise
     command_id, payload = seal_command(key, agent_id, name, params, ttl_s, consent_until=vouched)

@@ -33,6 +33,7 @@ from cryptography.x509.oid import NameOID
 
 import protocol
 from protocol import Ack, BrokerAddress, Channel, Ed25519PrivateKey, Hello, Sample, Status, TelemetryBatch
+from protocol.probes import ProbeName
 
 RESEND_AFTER_S = 10.0
 AGENT_KEEPALIVE_S = 30  # the agent's default ([link] keepalive_s)
@@ -116,8 +117,8 @@ class SimulatedHome:
         netdev = {"Interface": {"wan": {"BytesReceived": self.counters[0], "BytesSent": self.counters[1]}}}
         return TelemetryBatch(
             samples=[
-                Sample(probe="usage", at=now, status="Complete", data=usage),
-                Sample(probe="netdev", at=now, status="Complete", data=netdev),
+                Sample(probe=ProbeName.USAGE, at=now, status="Complete", data=usage),
+                Sample(probe=ProbeName.NETDEV, at=now, status="Complete", data=netdev),
             ]
         )
 

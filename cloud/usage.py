@@ -1,6 +1,6 @@
 """Usage in the cloud: the agents' interval samples folded into hourly totals, and cycle views.
 
-Samples arrive exactly once (see cloud/ingest.py), so adding each interval's bytes to the hours it
+Samples arrive exactly once (see cloud/ingest/store.py), so adding each interval's bytes to the hours it
 covers gives exact totals, even for intervals the agent kept while the cloud was unreachable.
 """
 
@@ -12,20 +12,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from protocol import Sample
+from protocol import ProbeName, Sample
 from protocol.cycles import cycle_bounds, split_by_hour, zone
+from protocol.probes import USAGE_PROBES
+from protocol.samples import DeviceUsageHour, UnsetType, UsageData, given, salvage
 
 from .storage.usage import DeviceClassHour, UsageHour, UsagePlan
 
 _LOGGER = logging.getLogger(__name__)
 
-USAGE_PROBE = "usage"
-DEVICE_USAGE_PROBE = "device_usage"
-USAGE_PROBES = frozenset({USAGE_PROBE, DEVICE_USAGE_PROBE})
+USAGE_PROBE = ProbeName.USAGE
+DEVICE_USAGE_PROBE = ProbeName.DEVICE_USAGE
+__all__ = ["DEVICE_USAGE_PROBE", "USAGE_PROBE", "USAGE_PROBES", "apply_usage"]
 #: The classes the agent reports (agent/usage/flows.py); anything else is stored as "other".
 TRAFFIC_CLASSES = frozenset({"web", "video", "gaming", "calls", "mail", "smtp", "dns", "vpn", "p2p", "other"})
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -45,13 +48,16 @@ def apply_usage(session: Session, agent_id: str, sample: Sample) -> None:
     if sample.probe == DEVICE_USAGE_PROBE:
         apply_device_usage(session, agent_id, sample)
         return
-    data = sample.data
-    try:
-        start, end = float(data["Start"]), float(data["End"])
-        rx, tx = int(data["BytesReceived"]), int(data["BytesSent"])
-    except (KeyError, TypeError, ValueError):
+    data = salvage(UsageData, sample.data) or UsageData()
+    start, end, rx, tx = data.Start, data.End, data.BytesReceived, data.BytesSent
+    if (
+        isinstance(start, UnsetType)
+        or isinstance(end, UnsetType)
+        or isinstance(rx, UnsetType)
+        or isinstance(tx, UnsetType)
+    ):
         return  # a baseline or an error sample: nothing moved that we know of
-    if rx < 0 or tx < 0 or end < start:
+    if end < start:
         return
     rows = [
         {"agent_id": agent_id, "hour": datetime.fromtimestamp(h, UTC), "bytes_rx": r, "bytes_tx": t}
@@ -76,15 +82,21 @@ def _device_rows(agent_id: str, hours: object) -> tuple[list[dict[str, Any]], in
     """Rows from a sample's ``Hours``; malformed entries are counted and skipped, never guessed."""
     rows: list[dict[str, Any]] = []
     bad = 0
-    for h in hours if isinstance(hours, list) else []:
+    for raw in hours if isinstance(hours, list) else []:
         try:
-            hour = float(h["Hour"])
-            device = str(h["PhysAddress"]).lower()
-            cls = str(h["Class"])
-            values = {k: int(h.get(v, 0)) for k, v in _FIELDS.items()}
-        except (KeyError, TypeError, ValueError):
+            h = msgspec.convert(raw, DeviceUsageHour)
+        except msgspec.ValidationError:
             bad += 1
             continue
+        if (
+            isinstance(h.Hour, UnsetType)
+            or isinstance(h.PhysAddress, UnsetType)
+            or isinstance(h.Class, UnsetType)
+        ):
+            bad += 1
+            continue
+        hour, device, cls = h.Hour, h.PhysAddress.lower(), h.Class
+        values = {k: given(getattr(h, v), 0) for k, v in _FIELDS.items()}
         if (
             hour % 3600
             or not (device == "other" or _MAC.match(device))

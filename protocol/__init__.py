@@ -2,6 +2,11 @@
 
 Imports neither side and nothing heavier than ``msgspec`` and ``cryptography``,
 because the agent loads it on small gateways. See ``docs/protocol.md``.
+
+    messages, codec, topics, signing   the envelope, its bodies, sealing and opening
+    probes, samples                    the sample kinds' names and the typed data of each
+    catalogue                          the commands and their typed parameters
+    limits, const, errors              bounds of free-form data, numbers, the exception tree
 """
 
 from .broker_url import BrokerAddress
@@ -40,6 +45,8 @@ from .messages import (
     Status,
     TelemetryBatch,
 )
+from .probes import ProbeName
+from .samples import SampleData, SampleDataError, SampleOutOfBounds, decode_data
 from .signing import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -73,15 +80,20 @@ __all__ = [
     "OutOfBounds",
     "ParsedTopic",
     "PayloadTooLarge",
+    "ProbeName",
     "ProtocolError",
     "Revoked",
     "Sample",
+    "SampleData",
+    "SampleDataError",
+    "SampleOutOfBounds",
     "Status",
     "TelemetryBatch",
     "TopicMismatch",
     "UnsupportedVersion",
     "check_topic",
     "decode_body",
+    "decode_data",
     "decode_envelope",
     "encode_json",
     "generate_private_key",

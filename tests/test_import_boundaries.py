@@ -2,6 +2,9 @@
 
 Inside agent/, the probes (the scheduler's thin wrappers) import the feature packages' engines, never
 the reverse: agent/connectivity/, agent/usage/ and agent/discovery/ import nothing of agent/probes/.
+
+Inside cloud/api/, a route module never imports another: what two routers share (models, helpers)
+lives beside them in cloud/api/, so a router can be read, moved or removed on its own.
 """
 
 from __future__ import annotations
@@ -97,6 +100,24 @@ def test_engines_never_import_the_probes(engine: str) -> None:
 def test_probes_import_their_engine(probe: str, engine: str) -> None:
     imported = _imported_modules(ROOT / "agent" / "probes" / f"{probe}.py")
     assert any(_under(module, engine) for module in imported)
+
+
+#: One router per resource (cloud/api/routes/), each standing alone.
+ROUTES = "cloud.api.routes"
+
+
+def test_routes_never_import_routes() -> None:
+    folder = ROOT / ROUTES.replace(".", "/")
+    routers = {_module_name(path) for path in folder.glob("*.py") if path.name != "__init__.py"}
+    assert routers
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted(folder.glob("*.py"))
+        if path.name != "__init__.py"
+        for module in sorted(_imported_modules(path))
+        if any(_under(module, router) for router in routers - {_module_name(path)})
+    ]
+    assert offenders == []
 
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))

@@ -18,6 +18,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from protocol.samples import HTTPCheckData
+
 from ..result import COMPLETE, ProbeResult
 from .ipping import UNREACHABLE_ERRNOS, resolve_ipv4
 
@@ -98,7 +100,7 @@ async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int =
             received += len(chunk)
         data["BytesReceived"] = received
         data["TotalTime"] = _ms(t0, time.monotonic())
-        return ProbeResult(status=COMPLETE, data=data)
+        return ProbeResult.of(HTTPCheckData(**data), COMPLETE)
     except TimeoutError:
         return ProbeResult.error("Error_Timeout", f"no answer within {timeout_s} s", **data)
     except OSError as exc:

@@ -27,7 +27,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..result import COMPLETE, ProbeResult
+from protocol.samples import UNSET, PingData
+
+from ..result import COMPLETE, ProbeResult, wire
 from .icmp import (
     ICMP_DEST_UNREACH,
     ICMP_ECHO_REPLY,
@@ -172,8 +174,8 @@ class PingOutcome:
             return ProbeResult.error(self.status, self.message, Host=self.host, SuccessCount=0)
         if self.status == "Error_Other":
             return ProbeResult.error(self.status, self.message, Host=self.host, IPAddressUsed=self.address)
-        return ProbeResult(
-            self.status, ping_data(self.host, self.address, self.method, self.count, self.stats)
+        return ProbeResult.of(
+            ping_struct(self.host, self.address, self.method, self.count, self.stats), self.status
         )
 
 
@@ -227,20 +229,13 @@ def _status(stats: EchoStats) -> str:
     return COMPLETE
 
 
-def ping_data(host: str, address: str, method: str, count: int, stats: EchoStats) -> dict[str, Any]:
+def ping_struct(host: str, address: str, method: str, count: int, stats: EchoStats) -> PingData:
+    """IPPing's outputs; the response times only when something answered."""
     rtts = stats.rtts_ms
-    data: dict[str, Any] = {
-        "Host": host,
-        "IPAddressUsed": address,
-        "Method": method,
-        "NumberOfRepetitions": count,
-        "SuccessCount": len(rtts),
-        "FailureCount": count - len(rtts),
-        "LossPercent": round(100 * (count - len(rtts)) / count, 2) if count else 0.0,
-    }
+    times: dict[str, Any] = {}
     if rtts:
         avg, low, high = sum(rtts) / len(rtts), min(rtts), max(rtts)
-        data |= {
+        times = {
             "AverageResponseTime": round(avg, 3),
             "MinimumResponseTime": round(low, 3),
             "MaximumResponseTime": round(high, 3),
@@ -249,8 +244,20 @@ def ping_data(host: str, address: str, method: str, count: int, stats: EchoStats
             "MaximumResponseTimeDetailed": round(high * 1000),
             "Jitter": round(jitter_ms(rtts), 3),
         }
-    if stats.unreachable:
-        data["UnreachableCount"] = stats.unreachable
-        if stats.unreachable_from:
-            data["UnreachableFrom"] = stats.unreachable_from
-    return data
+    return PingData(
+        Host=host,
+        IPAddressUsed=address,
+        Method=method,
+        NumberOfRepetitions=count,
+        SuccessCount=len(rtts),
+        FailureCount=count - len(rtts),
+        LossPercent=round(100 * (count - len(rtts)) / count, 2) if count else 0.0,
+        **times,
+        UnreachableCount=stats.unreachable or UNSET,
+        UnreachableFrom=(stats.unreachable and stats.unreachable_from) or UNSET,
+    )
+
+
+def ping_data(host: str, address: str, method: str, count: int, stats: EchoStats) -> dict[str, Any]:
+    """IPPing's outputs as the sample carries them."""
+    return wire(ping_struct(host, address, method, count, stats))

@@ -17,7 +17,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..result import COMPLETE, ProbeResult
+from protocol.samples import NSLookupData, NSLookupResult
+
+from ..result import ProbeResult
 from .ipping import resolve_ipv4
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -55,17 +57,15 @@ async def ns_lookup(
         )
     results = [await _one(name, server_ip, port, timeout_s, record_type) for _ in range(count)]
     success = sum(1 for r in results if r["Status"] == "Success")
-    return ProbeResult(
-        status=COMPLETE,
-        data={
-            "HostName": name,
-            "DNSServer": server_name,
-            "NumberOfRepetitions": count,
-            "SuccessCount": success,
-            "ResultNumberOfEntries": len(results),
-            "Result": results,
-        },
+    data = NSLookupData(
+        HostName=name,
+        DNSServer=server_name,
+        NumberOfRepetitions=count,
+        SuccessCount=success,
+        ResultNumberOfEntries=len(results),
+        Result=[NSLookupResult(**r) for r in results],
     )
+    return ProbeResult.of(data)
 
 
 async def _one(name: str, server_ip: str, port: int, timeout_s: float, record_type: str) -> dict[str, Any]:

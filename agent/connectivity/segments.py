@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from protocol.samples import UNSET, ConnectivityData, DNSCheck, Finding, LANSummary, TargetSummary
+
 from ..result import COMPLETE, ProbeResult
 from ..routes import default_gateway
 from .ipping import EchoStats, PingOutcome, jitter_ms, measure_ping
@@ -164,19 +166,33 @@ async def sample(
         jitter_limit_ms=jitter_limit_ms,
         dns_ms=dns_ms,
     )
-    data: dict[str, Any] = {"Gateway": gateway or "", "Targets": summaries, "Finding": where}
-    if lan and "Sent" in lan:
-        data["LAN"] = {k: lan[k] for k in ("LossPercent", "LatencyP50", "LatencyP95", "Jitter") if k in lan}
-    headline = internet or ([lan] if lan and "Sent" in lan else [])
-    if headline:
-        sent = sum(s["Sent"] for s in headline)
-        received = sum(s["Received"] for s in headline)
-        answered = [s for s in headline if s.get("Received")]
-        data["LossPercent"] = round(100 * (sent - received) / sent, 2) if sent else 0.0
+    headline: dict[str, Any] = {}
+    lines = internet or ([lan] if lan and "Sent" in lan else [])
+    if lines:
+        sent = sum(s["Sent"] for s in lines)
+        received = sum(s["Received"] for s in lines)
+        answered = [s for s in lines if s.get("Received")]
+        headline["LossPercent"] = round(100 * (sent - received) / sent, 2) if sent else 0.0
         if answered:
-            data["LatencyP50"] = round(max(s["LatencyP50"] for s in answered), 3)
-            data["LatencyP95"] = round(max(s["LatencyP95"] for s in answered), 3)
-            data["Jitter"] = round(max(s["Jitter"] for s in answered), 3)
-    if dns_result is not None:
-        data["DNS"] = {"Status": dns_result.get("Status"), "ResponseTime": dns_result.get("ResponseTime")}
-    return ProbeResult(status=COMPLETE, data=data)
+            headline["LatencyP50"] = round(max(s["LatencyP50"] for s in answered), 3)
+            headline["LatencyP95"] = round(max(s["LatencyP95"] for s in answered), 3)
+            headline["Jitter"] = round(max(s["Jitter"] for s in answered), 3)
+    data = ConnectivityData(
+        Gateway=gateway or "",
+        Targets=[TargetSummary(**s) for s in summaries],
+        Finding=Finding(**where),
+        LAN=(
+            LANSummary(
+                **{k: lan[k] for k in ("LossPercent", "LatencyP50", "LatencyP95", "Jitter") if k in lan}
+            )
+            if lan and "Sent" in lan
+            else UNSET
+        ),
+        **headline,
+        DNS=(
+            DNSCheck(Status=dns_result.get("Status"), ResponseTime=dns_result.get("ResponseTime"))
+            if dns_result is not None
+            else UNSET
+        ),
+    )
+    return ProbeResult.of(data)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+
+from protocol.samples import RouteHop, TraceRouteData
 
 from ..result import COMPLETE, ProbeResult
 from .icmp import (
@@ -61,7 +62,7 @@ async def trace_route(
     except IcmpUnavailable as exc:
         return ProbeResult.error("Error_Other", f"no ICMP socket allowed: {exc.strerror}", Host=host)
     loop = asyncio.get_running_loop()
-    hops: list[dict[str, Any]] = []
+    hops: list[RouteHop] = []
     reached = False
     target_rtts: list[float] = []
     try:
@@ -77,35 +78,33 @@ async def trace_route(
                 seqs.append(seq)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(waiting[s] for s in seqs)), timeout_s)
-            hop: dict[str, Any] = {"Host": "", "HostAddress": "", "ErrorCode": 0, "RTTimes": ""}
+            source, error_code = "", 0
             rtts = []
             for seq in seqs:
                 event = answers.get(seq)
                 if event is None:
                     continue
                 rtts.append(round((event.at_ns - sent_ns[seq]) / 1e6, 3))
-                hop["HostAddress"] = hop["Host"] = event.source
-                hop["ErrorCode"] = event.code if event.kind != ICMP_ECHO_REPLY else 0
+                source = event.source
+                error_code = event.code if event.kind != ICMP_ECHO_REPLY else 0
                 # The end: the target's own echo reply, or an "unreachable" from the target itself.
                 if event.kind == ICMP_ECHO_REPLY or (
                     event.kind == ICMP_DEST_UNREACH and event.source == address
                 ):
                     reached = True
-            hop["RTTimes"] = ",".join(f"{r:g}" for r in rtts)
-            hops.append(hop)
+            rt_times = ",".join(f"{r:g}" for r in rtts)
+            hops.append(RouteHop(Host=source, HostAddress=source, ErrorCode=error_code, RTTimes=rt_times))
             if reached:
                 target_rtts = rtts
                 break
     finally:
         echo.close()
-    data: dict[str, Any] = {
-        "Host": host,
-        "IPAddressUsed": address,
-        "Method": echo.method,
-        "RouteHopsNumberOfEntries": len(hops),
-        "RouteHops": hops,
-        "ResponseTime": round(sum(target_rtts) / len(target_rtts), 3) if target_rtts else 0,
-    }
-    if not reached:
-        return ProbeResult(status="Error_MaxHopCountExceeded", data=data)
-    return ProbeResult(status=COMPLETE, data=data)
+    data = TraceRouteData(
+        Host=host,
+        IPAddressUsed=address,
+        Method=echo.method,
+        RouteHopsNumberOfEntries=len(hops),
+        RouteHops=hops,
+        ResponseTime=round(sum(target_rtts) / len(target_rtts), 3) if target_rtts else 0,
+    )
+    return ProbeResult.of(data, COMPLETE if reached else "Error_MaxHopCountExceeded")

@@ -29,7 +29,9 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from ..result import COMPLETE, ProbeResult
+from protocol.samples import IncrementalResult, PerConnectionResult, ThroughputData
+
+from ..result import COMPLETE, ProbeResult, wire
 from ..routes import default_route_interface
 from .ipping import UNREACHABLE_ERRNOS, resolve_ipv4
 
@@ -58,17 +60,20 @@ class Connection:
     http_status: int = 0
     error: str = ""
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "TCPOpenRequestTime": iso(self.tcp_open_request),
-            "TCPOpenResponseTime": iso(self.tcp_open_response),
-            "ROMTime": iso(self.rom),
-            "BOMTime": iso(self.bom),
-            "EOMTime": iso(self.eom),
-            "TestBytes": self.test_bytes,
-            "HTTPStatusCode": self.http_status,
+    def result(self) -> PerConnectionResult:
+        return PerConnectionResult(
+            TCPOpenRequestTime=iso(self.tcp_open_request),
+            TCPOpenResponseTime=iso(self.tcp_open_response),
+            ROMTime=iso(self.rom),
+            BOMTime=iso(self.bom),
+            EOMTime=iso(self.eom),
+            TestBytes=self.test_bytes,
+            HTTPStatusCode=self.http_status,
             **({"Error": self.error} if self.error else {}),
-        }
+        )
+
+    def public(self) -> dict[str, Any]:
+        return wire(self.result())
 
 
 class Meter:
@@ -96,13 +101,16 @@ class Meter:
         last = max(first + 1, int(duration_s / self.BUCKET_S))
         return sum(self.buckets[first:last]) * 8 / ((last - first) * self.BUCKET_S) / 1e6
 
-    def per_second(self, duration_s: float) -> list[dict[str, Any]]:
+    def incremental(self, duration_s: float) -> list[IncrementalResult]:
         per = round(1 / self.BUCKET_S)
         seconds = max(1, int(duration_s))
         return [
-            {"Interval": i + 1, "TestBytesReceived": sum(self.buckets[i * per : (i + 1) * per])}
+            IncrementalResult(Interval=i + 1, TestBytesReceived=sum(self.buckets[i * per : (i + 1) * per]))
             for i in range(seconds)
         ]
+
+    def per_second(self, duration_s: float) -> list[dict[str, Any]]:
+        return [wire(r) for r in self.incremental(duration_s)]
 
 
 class _Http(asyncio.Protocol):
@@ -318,7 +326,7 @@ async def transfer_test(
     if before is not None and after is not None:
         data["TotalBytesReceived"] = after[0] - before[0]
         data["TotalBytesSent"] = after[1] - before[1]
-    data["PerConnectionResult"] = [c.public() for c in conns]
+    data["PerConnectionResult"] = [c.result() for c in conns]
     started = [c for c in conns if c.tcp_open_response is not None]
     if not started:
         first_error = conns[0].error or "Error_Other: no connection"
@@ -347,11 +355,11 @@ async def transfer_test(
         data["BOMToEOMThroughputMbps"] = round(received * 8 / max(eom - bom, 1e-6) / 1e6, 3)
         data["WarmupSeconds"] = warmup_s
         data["ThroughputMbps"] = round(meter.mbps(duration_s, warmup_s), 3)
-        data["IncrementalResult"] = meter.per_second(duration_s)
+        data["IncrementalResult"] = meter.incremental(duration_s)
     errors = [c.error for c in conns if c.error]
     if errors:
         data["ConnectionErrors"] = errors
-    return ProbeResult(status=COMPLETE, data=data)
+    return ProbeResult.of(ThroughputData(**data), COMPLETE)
 
 
 def _server_counts(bodies: list[bytes]) -> tuple[int, float]:

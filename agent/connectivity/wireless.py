@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from protocol.samples import WifiData
+
 from ..result import COMPLETE, ProbeResult
 from ..subprocesses import communicate
 
@@ -65,7 +67,7 @@ async def wifi_link(interface: str | None = None, proc_path: str = PROC_WIRELESS
     if interface:
         links = {k: v for k, v in links.items() if k == interface}
     if not links:
-        return ProbeResult(status=NOT_APPLICABLE, data={"message": "this host has no Wi-Fi link"})
+        return ProbeResult.of(WifiData(message="this host has no Wi-Fi link"), NOT_APPLICABLE)
     name, values = next(iter(sorted(links.items())))
     data: dict[str, Any] = {"Interface": name, **values}
     data["SNR"] = values["SignalStrength"] - values["Noise"] if values["Noise"] else None
@@ -73,7 +75,7 @@ async def wifi_link(interface: str | None = None, proc_path: str = PROC_WIRELESS
     if iw:
         out = await _iw_link(iw, name)
         data |= {k: v for k, v in parse_iw_link(out).items() if k not in data}
-    return ProbeResult(status=COMPLETE, data=data)
+    return ProbeResult.of(WifiData(**data), COMPLETE)
 
 
 async def _iw_link(iw: str, interface: str, timeout_s: float = IW_TIMEOUT_S) -> str:

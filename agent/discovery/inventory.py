@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from ..files import write_atomic
 from .const import FORGET_AFTER_S, MAX_DEVICES
 from .model import PRINTER, Device
@@ -96,7 +98,7 @@ class Inventory:
                 "ids": sorted(current) + older[: max(0, MAX_IDS - len(current))],
                 "first_seen": device.first_seen,
                 "last_seen": now,
-                "wire": device.to_wire(),
+                "wire": msgspec.to_builtins(device.to_wire()),
             }
         for key in [k for k, e in self.known.items() if now - float(e.get("last_seen", 0)) > FORGET_AFTER_S]:
             del self.known[key]
@@ -121,7 +123,7 @@ class Inventory:
             gone.append(wire)
         if save:
             self.save()
-        return [d.to_wire() for d in devices] + sorted(gone, key=lambda w: str(w["Key"]))
+        return [msgspec.to_builtins(d.to_wire()) for d in devices] + sorted(gone, key=lambda w: str(w["Key"]))
 
     def save(self) -> None:
         """Blocking (fsync): from the loop, on an executor, as the discovery probe does."""

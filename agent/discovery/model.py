@@ -3,13 +3,18 @@
 Wire names follow TR-181: a device is a ``Device.Hosts.Host.{i}`` (``PhysAddress``, ``IPAddress``,
 ``HostName``, ``Active``) and each of its services a ``Device.DNS.SD.Service.{i}`` (``InstanceName``,
 ``ApplicationProtocol``, ``TransportProtocol``, ``Port``, ``TextRecord``). The CLI's JSON uses the
-short lower-case names of issue 4 (``mac``, ``ip``, ``services``, ...).
+short lower-case names of issue 4 (``mac``, ``ip``, ``services``, ...). ``to_wire`` builds the
+protocol's Structs (:mod:`protocol.samples.inventory`), so the wire form is written once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+import msgspec
+
+from protocol import samples
 
 # Device kinds (issue 4).
 PRINTER = "printer"
@@ -45,21 +50,21 @@ class Service:
         return self.type.split(".")[0].lstrip("_")
 
     @property
-    def transport(self) -> str:
+    def transport(self) -> Literal["TCP", "UDP"]:
         return "UDP" if self.type.endswith("_udp") else "TCP"
 
     def to_cli(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "port": self.port, "txt": dict(self.txt)}
 
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "InstanceName": self.name,
-            "ApplicationProtocol": self.protocol,
-            "TransportProtocol": self.transport,
-            "Port": self.port,
-            "TextRecord": dict(self.txt),
-            "Type": self.type,
-        }
+    def to_wire(self) -> samples.Service:
+        return samples.Service(
+            InstanceName=self.name,
+            ApplicationProtocol=self.protocol,
+            TransportProtocol=self.transport,
+            Port=self.port,
+            TextRecord=dict(self.txt),
+            Type=self.type,
+        )
 
 
 @dataclass(slots=True)
@@ -74,16 +79,20 @@ class UpnpInfo:
     model_name: str = ""
     udn: str = ""
 
+    def to_wire(self) -> samples.UPnP:
+        return samples.UPnP(
+            location=self.location,
+            server=self.server,
+            device_type=self.device_type,
+            friendly_name=self.friendly_name,
+            manufacturer=self.manufacturer,
+            model_name=self.model_name,
+            udn=self.udn,
+        )
+
     def to_dict(self) -> dict[str, str]:
-        return {
-            "location": self.location,
-            "server": self.server,
-            "device_type": self.device_type,
-            "friendly_name": self.friendly_name,
-            "manufacturer": self.manufacturer,
-            "model_name": self.model_name,
-            "udn": self.udn,
-        }
+        built: dict[str, str] = msgspec.to_builtins(self.to_wire())
+        return built
 
 
 @dataclass(slots=True)
@@ -151,21 +160,23 @@ class Device:
             "active": self.active,
         }
 
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "Key": self.key,
-            "PhysAddress": self.mac,
-            "IPAddress": list(self.ips),
-            "HostName": self.hostname,
-            "Active": self.active,
-            "Vendor": self.vendor,
-            "RandomMAC": self.random_mac,
-            "Kind": self.kind,
-            "KindEvidence": list(self.evidence),
-            "Sources": list(self.sources),
-            "FirstSeen": self.first_seen,
-            "LastSeen": self.last_seen,
-            "Services": [s.to_wire() for s in self.services],
-            "UPnP": self.upnp.to_dict() if self.upnp else None,
-            "Printer": self.printer,
-        }
+    def to_wire(self) -> samples.Host:
+        """``Device.Hosts.Host.{i}`` as the discovery sample carries it."""
+        return samples.Host(
+            Key=self.key,
+            PhysAddress=self.mac,
+            IPAddress=list(self.ips),
+            HostName=self.hostname,
+            Active=self.active,
+            Vendor=self.vendor,
+            RandomMAC=self.random_mac,
+            Kind=self.kind,
+            KindEvidence=list(self.evidence),
+            Sources=list(self.sources),
+            FirstSeen=self.first_seen,
+            LastSeen=self.last_seen,
+            Services=[s.to_wire() for s in self.services],
+            UPnP=self.upnp.to_wire() if self.upnp else None,
+            # The IPP summary is a dict of the engine's (agent/discovery/ipp.py): typed here.
+            Printer=msgspec.convert(self.printer, samples.Printer) if self.printer is not None else None,
+        )

@@ -8,6 +8,8 @@ from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..connectivity.segments import sample
 from .base import Probe, ProbeConfigError, ProbeOptions, ProbeResult, register
 from .ping import METHOD_MESSAGE, Host, check_method
@@ -54,7 +56,7 @@ class ConnectivityOptions(ProbeOptions, frozen=True):
 
 @register
 class ConnectivityProbe(Probe):
-    name = "connectivity"
+    name = ProbeName.CONNECTIVITY
     default_interval_s = 60.0
     Options = ConnectivityOptions
 

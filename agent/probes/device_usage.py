@@ -16,6 +16,8 @@ from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..const import DEVICE_USAGE_FILE
 from ..usage.devices import METHODS, DeviceUsagePoller
 from .base import Probe, ProbeOptions, ProbeResult, Requirements, register
@@ -56,7 +58,7 @@ class DeviceUsageOptions(ProbeOptions, frozen=True):
 
 @register
 class DeviceUsageProbe(Probe):
-    name = "device_usage"
+    name = ProbeName.DEVICE_USAGE
     requires = Requirements(platforms=("linux",), modules=("pyroute2",))
     default_interval_s = 5.0
     Options = DeviceUsageOptions

@@ -15,7 +15,11 @@ import time
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
+import msgspec
 from msgspec import Meta
+
+from protocol import ProbeName
+from protocol.samples import UNSET, DiscoveryData, Host
 
 from ..discovery import Device, Inventory, SweepOptions, inventory_hash, run_cycle
 from ..discovery.const import DEFAULT_SWEEP_RATE_PPS, INVENTORY_FILE, MAX_SWEEP_HOSTS
@@ -54,7 +58,7 @@ class DiscoveryOptions(ProbeOptions, frozen=True):
 
 @register
 class DiscoveryProbe(Probe):
-    name = "discovery"
+    name = ProbeName.DISCOVERY
     requires = Requirements(platforms=("linux",), capabilities=("CAP_NET_RAW",), modules=("zeroconf",))
     default_interval_s = 300.0
     Options = DiscoveryOptions
@@ -98,18 +102,18 @@ class DiscoveryProbe(Probe):
             # Reading and saving inventory.json (fsynced) is blocking work: off the loop.
             hosts = await asyncio.to_thread(self._fold, result.devices, now, scheduled)
         digest = inventory_hash(hosts)
-        data: dict[str, Any] = {
-            "HostNumberOfEntries": len(hosts),
-            "ActiveHosts": sum(1 for h in hosts if h["Active"]),
-            "InventoryHash": digest,
-            "Methods": dict(result.methods),
-            "Counters": dict(result.counters),
-            "DurationS": result.duration_s,
-        }
-        if scheduled and digest == self._last_hash and now - self._last_full < self.full_every_s:
-            data["Unchanged"] = True
-        else:
-            data["Hosts"] = hosts
-            if scheduled:
-                self._last_hash, self._last_full = digest, now
-        return ProbeResult(data=data)
+        unchanged = scheduled and digest == self._last_hash and now - self._last_full < self.full_every_s
+        if not unchanged and scheduled:
+            self._last_hash, self._last_full = digest, now
+        data = DiscoveryData(
+            HostNumberOfEntries=len(hosts),
+            ActiveHosts=sum(1 for h in hosts if h["Active"]),
+            InventoryHash=digest,
+            Methods=dict(result.methods),
+            Counters=dict(result.counters),
+            DurationS=result.duration_s,
+            Unchanged=True if unchanged else UNSET,
+            # The inventory file's entries, typed (an entry an older agent wrote is checked here).
+            Hosts=UNSET if unchanged else [msgspec.convert(h, Host) for h in hosts],
+        )
+        return ProbeResult.of(data)

@@ -8,6 +8,8 @@ from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..connectivity.nslookup import ns_lookup
 from .base import COMPLETE, Probe, ProbeOptions, ProbeResult, Requirements, register
 from .ping import Host
@@ -34,7 +36,7 @@ class DnsProbe(Probe):
     (``Error_Timeout``, ``Error_HostNameNotResolved``…); ``Lookups`` holds every result.
     """
 
-    name = "dns"
+    name = ProbeName.DNS
     requires = Requirements(modules=("dns.asyncquery",))
     default_interval_s = 300.0
     Options = DnsOptions

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..connectivity.http_timing import http_check
 from .base import Probe, ProbeOptions, ProbeResult, register
 
@@ -32,7 +34,7 @@ class HttpOptions(ProbeOptions, frozen=True):
 class HttpProbe(Probe):
     """HTTP checks of configured URLs on a schedule."""
 
-    name = "http"
+    name = ProbeName.HTTP
     default_interval_s = 300.0
     Options = HttpOptions
 

@@ -12,6 +12,9 @@ from typing import ClassVar
 
 import psutil
 
+from protocol import ProbeName
+from protocol.samples import InterfaceStats, NetDevData
+
 from .base import Flag, Probe, ProbeOptions, ProbeResult, register
 
 
@@ -28,7 +31,7 @@ class NetDevOptions(ProbeOptions, frozen=True):
 
 @register
 class NetDevProbe(Probe):
-    name = "netdev"
+    name = ProbeName.NETDEV
     default_interval_s = 60.0
     Options = NetDevOptions
 
@@ -42,20 +45,20 @@ class NetDevProbe(Probe):
             counters = await loop.run_in_executor(None, psutil.net_io_counters, True)
         except OSError as exc:
             return ProbeResult.error("Error_Other", f"cannot read interface counters: {exc}")
-        interfaces: dict[str, dict[str, int]] = {}
+        interfaces: dict[str, InterfaceStats] = {}
         for name, c in sorted(counters.items()):
             if self.include and name not in self.include:
                 continue
             if self.skip_loopback and name == "lo":
                 continue
-            interfaces[name] = {
-                "BytesSent": c.bytes_sent,
-                "BytesReceived": c.bytes_recv,
-                "PacketsSent": c.packets_sent,
-                "PacketsReceived": c.packets_recv,
-                "ErrorsSent": c.errout,
-                "ErrorsReceived": c.errin,
-                "DiscardPacketsSent": c.dropout,
-                "DiscardPacketsReceived": c.dropin,
-            }
-        return ProbeResult(data={"Interface": interfaces})
+            interfaces[name] = InterfaceStats(
+                BytesSent=c.bytes_sent,
+                BytesReceived=c.bytes_recv,
+                PacketsSent=c.packets_sent,
+                PacketsReceived=c.packets_recv,
+                ErrorsSent=c.errout,
+                ErrorsReceived=c.errin,
+                DiscardPacketsSent=c.dropout,
+                DiscardPacketsReceived=c.dropin,
+            )
+        return ProbeResult.of(NetDevData(Interface=interfaces))

@@ -7,6 +7,8 @@ from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..connectivity.ipping import METHODS, ip_ping
 from .base import Probe, ProbeOptions, ProbeResult, register
 
@@ -44,7 +46,7 @@ class PingOptions(ProbeOptions, frozen=True):
 class PingProbe(Probe):
     """IPPing to one configured host on a schedule (the ``connectivity`` probe covers several)."""
 
-    name = "ping"
+    name = ProbeName.PING
     default_interval_s = 60.0
     Options = PingOptions
 

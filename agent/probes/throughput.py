@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..connectivity.transfer import transfer_test
 from .base import Probe, ProbeOptions, ProbeResult, register
 
@@ -67,10 +69,10 @@ class _TransferProbe(Probe):
 class DownloadProbe(_TransferProbe):
     """Scheduled DownloadDiagnostics; refuses by default while the household is busy."""
 
-    name = "download"
+    name = ProbeName.DOWNLOAD
 
 
 @register
 class UploadProbe(_TransferProbe):
-    name = "upload"
+    name = ProbeName.UPLOAD
     upload = True

@@ -7,6 +7,8 @@ from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
+from protocol import ProbeName
+
 from ..connectivity.icmp import METHOD_TCP
 from ..connectivity.trace import trace_route
 from .base import Probe, ProbeOptions, ProbeResult, register
@@ -32,7 +34,7 @@ class TraceRouteOptions(ProbeOptions, frozen=True):
 
 @register
 class TraceRouteProbe(Probe):
-    name = "traceroute"
+    name = ProbeName.TRACEROUTE
     default_interval_s = 3600.0
     Options = TraceRouteOptions
 

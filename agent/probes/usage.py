@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import ClassVar
 
+from protocol import ProbeName
+
 from ..usage.counters import measure_line
 from .base import Probe, ProbeOptions, ProbeResult, register
 
@@ -24,7 +26,7 @@ class UsageOptions(ProbeOptions, frozen=True):
 
 @register
 class UsageProbe(Probe):
-    name = "usage"
+    name = ProbeName.USAGE
     default_interval_s = 60.0
     Options = UsageOptions
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from protocol import ProbeName
+
 from ..connectivity.wireless import PROC_WIRELESS, parse_proc_wireless, wifi_link
 from .base import Probe, ProbeOptions, ProbeResult, register
 
@@ -19,7 +21,7 @@ class WifiOptions(ProbeOptions, frozen=True):
 
 @register
 class WifiProbe(Probe):
-    name = "wifi"
+    name = ProbeName.WIFI
     default_interval_s = 60.0
     Options = WifiOptions
 

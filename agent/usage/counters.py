@@ -24,11 +24,11 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
 
 from protocol.cycles import split_by_hour
+from protocol.samples import UsageData
 
 from ..files import write_atomic
 from ..result import ProbeResult
@@ -183,9 +183,9 @@ def measure_line(state_dir: Path, interface: str = "") -> ProbeResult:
     change = delta(previous, current)
     state.save(current)
     if change is None:
-        return ProbeResult(data={"Interface": current.interface, "Events": ["baseline"]})
+        return ProbeResult.of(UsageData(Interface=current.interface, Events=["baseline"]))
     LocalUsage(state_dir / LOCAL_FILE).add(change)
-    return ProbeResult(data=_data(change))
+    return ProbeResult.of(_data(change))
 
 
 def find_mac(mac: str) -> str | None:
@@ -196,12 +196,12 @@ def find_mac(mac: str) -> str | None:
     return None
 
 
-def _data(change: UsageDelta) -> dict[str, Any]:
-    return {
-        "Interface": change.interface,
-        "Start": change.start,
-        "End": change.end,
-        "BytesReceived": change.bytes_rx,
-        "BytesSent": change.bytes_tx,
-        "Events": change.events,
-    }
+def _data(change: UsageDelta) -> UsageData:
+    return UsageData(
+        Interface=change.interface,
+        Start=change.start,
+        End=change.end,
+        BytesReceived=change.bytes_rx,
+        BytesSent=change.bytes_tx,
+        Events=change.events,
+    )

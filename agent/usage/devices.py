@@ -19,6 +19,8 @@ from typing import Any
 
 import psutil
 
+from protocol.samples import UNSET, DeviceUsageData, DeviceUsageHour, Maybe
+
 from ..result import ProbeResult
 from .capture import Capture, CaptureUnavailable
 from .conntrack import (
@@ -119,10 +121,16 @@ class DeviceUsagePoller:
         events = (
             [f"{capture.dropped} packets missed (the capture could not keep up)"] if capture.dropped else []
         )
-        result = self._fold(hours, flows, dict(capture.macs), topo, events, on_demand=on_demand)
-        if result is not None:
-            result.data.update(Interface=capture.interface, PacketsMissed=capture.dropped)
-        return result
+        return self._fold(
+            hours,
+            flows,
+            dict(capture.macs),
+            topo,
+            events,
+            on_demand=on_demand,
+            interface=capture.interface,
+            packets_missed=capture.dropped,
+        )
 
     def _fold(
         self,
@@ -133,6 +141,8 @@ class DeviceUsagePoller:
         events: list[str],
         *,
         on_demand: bool,
+        interface: Maybe[str] = UNSET,
+        packets_missed: Maybe[int] = UNSET,
     ) -> ProbeResult | None:
         now = time.time()
         counted = hours.update(flows, macs, now)
@@ -143,15 +153,17 @@ class DeviceUsagePoller:
         else:
             self._last_report = now
             rows = hours.take_dirty()  # marked sent only once the runner has them in the outbox
-        return ProbeResult(
-            data={
-                "Method": self.method,
-                "LAN": [str(n) for n in topo.lan],
-                "Hours": rows,
-                "Flows": counted["flows"],
-                "Unattributed": counted["unattributed"],
-                "Events": events,
-            }
+        return ProbeResult.of(
+            DeviceUsageData(
+                Method=self.method,
+                LAN=[str(n) for n in topo.lan],
+                Hours=[DeviceUsageHour(**row) for row in rows],
+                Flows=counted["flows"],
+                Unattributed=counted["unattributed"],
+                Events=events,
+                Interface=interface,
+                PacketsMissed=packets_missed,
+            )
         )
 
     def drain(self) -> None:

@@ -3,18 +3,15 @@
 Bodies are bounded before they are read (:class:`BodyLimit`, a pure ASGI middleware: Content-Length
 up front, then the bytes as they stream in), and validation errors name the field and the rule but
 never echo what was sent (issue 17: a 100 MiB body took the process to 848 MiB, and the 422 answer to
-a 300 MiB one was 600 MiB).
+a 300 MiB one was 600 MiB). Every error answer is a problem document (RFC 9457, cloud/api/errors.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, HTTPException, status
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,9 +19,10 @@ from ..accounts import PASSWORD_HASHES, token_key
 from ..config import Settings
 from ..console import router as console_router
 from ..const import API_PREFIX, CLOUD_VERSION, SPEEDTEST_MAX_BYTES
-from ..errors import HashingBusy
+from ..downlink import CommandPublisher
 from ..keys import KeyRing
 from ..pki import CertificateAuthority
+from . import errors
 from .routes import (
     agents,
     assist,
@@ -51,11 +49,6 @@ from .routes import (
 #: Routes that take more than ``Settings.max_body_bytes``, with their own bound: the speed-test
 #: upload counts and drops what it reads (routes/speedtest.py).
 LARGER_BODIES: Final[Mapping[str, int]] = {f"{API_PREFIX}/speedtest/upload": SPEEDTEST_MAX_BYTES}
-#: What one 422 answer may hold: enough to fix the request, never a copy of it.
-_MAX_ERRORS: Final = 20
-_MAX_LOC_ITEMS: Final = 8
-_MAX_LOC_CHARS: Final = 64
-_MAX_MSG_CHARS: Final = 200
 
 
 def _size(nbytes: int) -> str:
@@ -129,9 +122,9 @@ class BodyLimit:
 
 
 async def _send_too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": _too_large_detail(limit)}).encode()
+    body = errors.encode(status.HTTP_413_CONTENT_TOO_LARGE, _too_large_detail(limit))
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", errors.PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
@@ -141,53 +134,13 @@ async def _send_too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _sentence(error: Mapping[str, Any]) -> str:
-    """Pydantic's message, unless it quotes a pattern (``String should match pattern '^[a-z]...'``):
-    that is developer text, so people read what is wrong in words instead."""
-    if error.get("type") == "string_pattern_mismatch":
-        names = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in _LOCATIONS]
-        field = names[-1].replace("_", " ") if names else "this value"
-        return f"The {field} has characters or a form it cannot have; check it and send it again."
-    return str(error.get("msg", ""))
-
-
-#: Where a value came from, in FastAPI's ``loc``: not the field's name.
-_LOCATIONS: Final = frozenset({"body", "query", "path", "header", "cookie"})
-
-
-async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 shape (``loc``, ``msg``, ``type``) without ``input`` and ``ctx``, bounded."""
-    assert isinstance(exc, RequestValidationError)
-    errors = [
-        {
-            "loc": [
-                part if isinstance(part, int) else str(part)[:_MAX_LOC_CHARS]
-                for part in list(error.get("loc", ()))[:_MAX_LOC_ITEMS]
-            ],
-            "msg": _sentence(error)[:_MAX_MSG_CHARS],
-            "type": str(error.get("type", ""))[:_MAX_LOC_CHARS],
-        }
-        for error in list(exc.errors())[:_MAX_ERRORS]
-    ]
-    return JSONResponse({"detail": errors}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
-
-
-async def _hashing_busy(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HashingBusy)
-    return JSONResponse(
-        {"detail": str(exc)},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": str(exc.retry_after_s)},
-    )
-
-
 def create_app(
     *,
     settings: Settings,
     sessions: sessionmaker[Session],
     keys: KeyRing,
     ca: CertificateAuthority,
-    ingest: Any = None,
+    ingest: CommandPublisher | None = None,
 ) -> FastAPI:
     app = FastAPI(title="homediag cloud", version=CLOUD_VERSION, openapi_url="/openapi.json")
     app.state.settings = settings
@@ -200,8 +153,7 @@ def create_app(
     app.state.ingest = ingest
     PASSWORD_HASHES.configure(settings.password_hash_concurrency, settings.password_hash_wait_s)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, larger=LARGER_BODIES)
-    app.add_exception_handler(RequestValidationError, _validation_failed)
-    app.add_exception_handler(HashingBusy, _hashing_busy)
+    errors.install(app)  # every error answer a problem document (RFC 9457)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(enrollments.router)
     api.include_router(agents.router)

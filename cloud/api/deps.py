@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
+from ..downlink import CommandPublisher, IngestMonitor
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -34,6 +35,19 @@ def get_session(request: Request) -> Iterator[Session]:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_publisher(request: Request) -> CommandPublisher | None:
+    """The downlink to agents, or None when this process runs no ingest (an API worker alone, or a
+    test): a route then says the home cannot be reached, or tells it at its next hello."""
+    publisher: CommandPublisher | None = request.app.state.ingest
+    return publisher
+
+
+def get_monitor(request: Request) -> IngestMonitor | None:
+    """The ingest's connection and counters, or None when this process runs no ingest."""
+    monitor: IngestMonitor | None = getattr(request.app.state, "ingest", None)
+    return monitor
 
 
 def require_operator(
@@ -53,6 +67,8 @@ def require_operator(
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 OperatorDep = Annotated[None, Depends(require_operator)]
+PublisherDep = Annotated[CommandPublisher | None, Depends(get_publisher)]
+MonitorDep = Annotated[IngestMonitor | None, Depends(get_monitor)]
 
 
 #: Deeper than any page a person turns to, and far inside the 64-bit integers of both stores.

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
-from cloud import ingest
-from cloud.ingest import store_batch
+from cloud.ingest import folds
+from cloud.ingest.store import store_batch
 from cloud.storage import Sample, UsageHour
 from protocol import Sample as WireSample
 from protocol import TelemetryBatch
@@ -27,7 +27,7 @@ def test_a_fold_that_fails_is_logged_and_the_batch_still_stored(
     def broken(*_args: object) -> None:
         raise TypeError("'str' object has no attribute 'get'")  # as a malformed nested field would
 
-    monkeypatch.setattr(ingest, "apply_connectivity", broken)
+    monkeypatch.setattr(folds, "apply_connectivity", broken)
     now = datetime.now(UTC).timestamp()
     usage = {"Start": now - 60, "End": now, "BytesReceived": 1000, "BytesSent": 10, "Events": []}
     samples = [

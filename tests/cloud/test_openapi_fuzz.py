@@ -125,11 +125,9 @@ class Run:
         self.statuses[response.status_code] += 1
         if len(response.content) > MAX_RESPONSE_BYTES:
             self.fail(case, f"{where}: {len(response.content)} bytes, over {MAX_RESPONSE_BYTES}")
-        checks = [not_a_server_error]
-        # Routes raise 422 with a sentence in ``detail`` where FastAPI documents its list of
-        # validation errors; those answers are only checked for not being server errors.
-        if response.status_code != 422:
-            checks += [response_schema_conformance, content_type_conformance]
+        # Every answer, 422s included: all error answers are problems the document describes
+        # (cloud/api/errors.py), a route's own 422 as much as a validation failure.
+        checks = [not_a_server_error, response_schema_conformance, content_type_conformance]
         try:
             case.validate_response(response, checks=checks, headers=headers)
         except AssertionError as exc:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
 from cloud import quarantine
-from cloud.ingest import Incoming, Ingest, StoreUnavailable, store_or_set_aside
+from cloud.errors import StoreUnavailable
+from cloud.ingest import Incoming, Ingest, store_or_set_aside
 from cloud.keys import KeyRing
 from cloud.storage import Agent, QuarantinedReport, make_engine, make_sessionmaker, migrate
 from protocol import BrokerAddress, Channel, Sample, TelemetryBatch
@@ -87,7 +88,7 @@ async def test_what_waits_for_the_database_is_bounded(
         for seq in range(1, 6):
             payload = protocol.seal(KEY, agent=agent_id, body=_batch(seq), epoch=1, seq=seq)
             await ingest.handle(topic, payload)  # no writer runs: nothing drains
-        assert len(ingest._pending) == 3
+        assert len(ingest._writer.pending) == 3
         assert ingest.stats.rejected["backlog"] == 2, "refused unacknowledged: the agent re-sends them"
     finally:
         ingest._db.shutdown(wait=True)

@@ -61,8 +61,8 @@ def test_out_of_range_parameters_are_refused_in_words(world: World) -> None:
         if response.status_code != 422:
             failures.append(f"{path}: {response.status_code} {response.text[:200]}")
             continue
-        detail = response.json()["detail"]
-        texts = [detail] if isinstance(detail, str) else [e["msg"] for e in detail]
+        problem = response.json()
+        texts = [problem["detail"], *(e["sentence"] for e in problem.get("errors", []))]
         for text in texts:
             if "Traceback" in text or "pattern" in text or not text[:1].isupper():
                 failures.append(f"{path}: not a sentence for a person: {text!r}")
@@ -128,7 +128,8 @@ def test_a_value_of_the_wrong_form_is_told_in_words_not_as_its_pattern(world: Wo
     client = TestClient(world.app, raise_server_exceptions=False)
     response = client.post("/api/v1/tenants", json={"id": "Not A Tenant!", "name": "x"}, headers=OPERATOR)
     assert response.status_code == 422
-    (error,) = response.json()["detail"]
-    assert "pattern" not in error["msg"] and "^" not in error["msg"]
-    assert error["msg"].startswith("The id ")
+    (error,) = response.json()["errors"]
+    assert "pattern" not in error["sentence"] and "^" not in error["sentence"]
+    assert error["sentence"].startswith("The id ")
     assert error["loc"] == ["body", "id"]
+    assert response.json()["detail"] == error["sentence"], "the one refusal is the answer's sentence"

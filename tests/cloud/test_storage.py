@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 import protocol
 from cloud import ConfigError, EnrollmentRefused, audit, load_settings
 from cloud.enrollment import EnrollmentRequest, issue_pairing_code, normalise_code, redeem
-from cloud.ingest import Incoming, store_batch
+from cloud.ingest.incoming import Incoming
+from cloud.ingest.store import store_batch
 from cloud.storage import (
     Agent,
     AuditEntry,

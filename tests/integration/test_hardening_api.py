@@ -143,8 +143,11 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(cloud: CloudProcess)
         cloud.api_port, "/api/v1/enrollments", declared, _pieces(100 * MIB, b"[" * MIB)
     )
     assert status == 413, answer[:300]
-    detail = json.loads(answer.partition(b"\r\n\r\n")[2])["detail"]
-    assert "larger than 1 MiB" in detail
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body)
+    assert "larger than 1 MiB" in problem["detail"]
+    assert (problem["type"], problem["status"]) == ("/problems/too-large", 413)
     # Chunked, no length: counted as it streams, reading stops at the limit.
     streamed = {**json_headers, "Transfer-Encoding": "chunked"}
     status, answer = _raw_post(
@@ -179,8 +182,11 @@ def test_validation_errors_name_the_field_but_never_echo_it(cloud: CloudProcess)
     text = json.dumps(body)
     assert marker not in text, text[:300]
     assert len(text) < 8192
-    assert {tuple(error["loc"]) for error in body["detail"]} >= {("body", "code"), ("body", "public_key")}
-    assert all(set(error) == {"loc", "msg", "type"} and error["msg"] for error in body["detail"])
+    assert {tuple(error["loc"]) for error in body["errors"]} >= {("body", "code"), ("body", "public_key")}
+    assert all(
+        set(error) == {"loc", "field", "sentence", "type"} and error["sentence"] for error in body["errors"]
+    )
+    assert isinstance(body["detail"], str) and body["detail"].startswith("The code ")
     # A form field over its bound (the login form) is not echoed either.
     request = urllib.request.Request(
         cloud.api_url + TOKEN, data=urllib.parse.urlencode({"username": marker * 1000}).encode()

@@ -16,7 +16,7 @@ from ...enrollment import issue_certificate, revoke, write_crl
 from ...errors import EnrollmentRefused, NotFound
 from ...storage import Agent, Sample
 from ..auth import PrincipalDep, StaffDep, TechnicianDep, load_agent, scope_agents
-from ..deps import Limit, Moment, NameFilter, ObjectId, Offset, SessionDep, SettingsDep
+from ..deps import Limit, Moment, NameFilter, ObjectId, Offset, PublisherDep, SessionDep, SettingsDep
 from ..models import (
     AgentPublic,
     CertificatePublic,
@@ -84,7 +84,13 @@ def get_agent(agent_id: ObjectId, session: SessionDep, principal: PrincipalDep) 
 
 @router.post("/{agent_id}/revoke")
 def revoke_agent(
-    agent_id: ObjectId, session: SessionDep, settings: SettingsDep, request: Request, principal: TechnicianDep
+    agent_id: ObjectId,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    principal: TechnicianDep,
+    *,
+    ingest: PublisherDep,
 ) -> AgentPublic:
     """Revoke the agent's certificates and key: the broker refuses it after the CRL reload, the
     ingestion at once. It can come back only by enrolling again with a new pairing code."""
@@ -103,7 +109,6 @@ def revoke_agent(
     )
     session.commit()
     write_crl(session, request.app.state.ca, settings.crl_path)
-    ingest = request.app.state.ingest
     if ingest is not None:
         ingest.forget_agent(agent_id)
     _LOGGER.warning("agent %s revoked", agent_id)

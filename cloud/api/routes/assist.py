@@ -10,11 +10,12 @@ from pydantic import Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from ... import audit, playbooks
-from ...printer_setup import SetupError, guide
-from ...remote import FINAL_STATES, CommandRejected, issue
+from ...errors import CommandRefused
+from ...printer_setup import guide
+from ...remote import FINAL_STATES, issue
 from ...storage.assistance import CommandRecord
 from ..auth import Principal, StaffDep, check_may_send, load_agent
-from ..deps import ObjectId
+from ..deps import ObjectId, get_publisher
 from ..models import Input
 
 STEP_TIMEOUT_S = 60.0
@@ -30,28 +31,51 @@ def printer_setup(
     name: str = Query("printer", pattern=r"^[A-Za-z0-9_-]{1,64}$"),
 ) -> dict[str, Any]:
     """How to add this printer on each system, driverless, and the remote command that does it."""
-    try:
-        return guide(uri, name)
-    except SetupError as exc:
-        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    return guide(uri, name)  # a SetupError is a 422 in words (cloud/api/errors.py)
+
+
+#: What a refusal of each field says (``x-sentence``, cloud/api/errors.py): the host and address
+#: fields are the ones people get wrong, and pydantic would quote the pattern.
+_HOST = "a host name or an IP address (letters, digits, '.', ':', '-' and '_'), at most 253 characters"
+_IPP = "the uri must be a printer address starting with ipp:// or ipps://, without spaces"
+_WEB = "the download url must be an address starting with http:// or https://, without spaces"
 
 
 class PrinterPlaybook(Input):
-    uri: str = Field(min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$")
+    uri: str = Field(
+        min_length=8, max_length=2048, pattern=r"^ipps?://[^\s]+$", json_schema_extra={"x-sentence": _IPP}
+    )
 
 
 class SlowInternetPlaybook(Input):
-    gateway: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
-    internet: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
-    name: str = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")
+    gateway: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.:_-]+$",
+        json_schema_extra={"x-sentence": f"the gateway must be {_HOST}"},
+    )
+    internet: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.:_-]+$",
+        json_schema_extra={"x-sentence": f"the internet host must be {_HOST}"},
+    )
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9.:_-]+$",
+        json_schema_extra={"x-sentence": f"the name to look up must be {_HOST}"},
+    )
     #: The cloud's own speed-test endpoint; a throughput test is run only when given.
-    download_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[^\s]+$")
+    download_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^https?://[^\s]+$", json_schema_extra={"x-sentence": _WEB}
+    )
 
 
 def _runner(request: Request, agent_id: str, principal: Principal) -> playbooks.Run:
     """Each step is a command like a CSR's own: validated, audited, signed, expiring."""
     sessions: sessionmaker[Session] = request.app.state.sessions
-    ingest = request.app.state.ingest
+    ingest = get_publisher(request)
     actor = audit.Actor(f"{principal.username} (playbook)", principal.user_id, principal.tenant_id)
 
     async def run(name: str, params: dict[str, Any]) -> playbooks.Step:
@@ -83,8 +107,8 @@ def _runner(request: Request, agent_id: str, principal: Principal) -> playbooks.
 
         try:
             step.command_id, payload = await run_in_threadpool(_issue)
-        except CommandRejected as exc:
-            step.status, step.result = "Error_Refused", {"reason": exc.reason}
+        except CommandRefused as exc:
+            step.status, step.result = "Error_Refused", {"reason": str(exc)}
             return step
         if payload is not None and (ingest is None or not await ingest.publish_command(agent_id, payload)):
             step.status, step.result = "Error_Other", {"reason": "the broker is not connected"}

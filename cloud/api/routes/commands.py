@@ -31,7 +31,6 @@ from starlette.types import Receive, Scope, Send
 from protocol.catalogue import CATALOGUE
 
 from ...const import (
-    AUDIT_PAGE_MAX,
     COMMAND_STREAM_MAX_S,
     COMMAND_STREAM_POLL_MAX_S,
     COMMAND_STREAM_POLL_MIN_S,
@@ -39,24 +38,36 @@ from ...const import (
     COMMAND_STREAMS_MAX,
     COMMAND_STREAMS_PER_LOGIN,
 )
-from ...remote import FINAL_STATES, CommandRejected, expire_overdue, issue
+from ...errors import CommandRefused
+from ...remote import FINAL_STATES, expire_overdue, issue
 from ...storage import utcnow
 from ...storage.assistance import AuditEntry, CommandRecord
+from ..audit import AuditLimit, AuditPublic, audit_public
 from ..auth import Principal, StaffDep, SupervisorDep, check_may_send, load_agent, load_command
-from ..deps import NameFilter, ObjectId, Offset
+from ..deps import NameFilter, ObjectId, Offset, PublisherDep
 
 router = APIRouter(tags=["remote diagnostics"])
 
-#: A page of the audit log (``/audit``, ``/me/audit``): newest first, ``offset`` rows skipped.
-AuditLimit = Annotated[int, Query(ge=1, le=AUDIT_PAGE_MAX, description="rows in one page")]
-
 
 class CommandCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
+    # ``x-sentence``: what a refusal of the field says (cloud/api/errors.py).
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        json_schema_extra={"x-sentence": "the name must be a diagnostic's name, such as ping or traceroute"},
+    )
     #: Checked against the command's schema in the catalogue (``protocol/catalogue.py``): known
     #: names only, every value bounded; a refusal says which and how, without repeating it.
-    params: dict[str, Any] = {}
-    ttl_s: float = Field(default=120, gt=0, le=3600)
+    params: dict[str, Any] = Field(
+        default={},
+        json_schema_extra={"x-sentence": "the params must be an object of the command's parameters"},
+    )
+    ttl_s: float = Field(
+        default=120,
+        gt=0,
+        le=3600,
+        json_schema_extra={"x-sentence": "the ttl_s must be a number of seconds above 0 and at most 3600"},
+    )
     #: Deliver when an offline agent comes back (until ``ttl_s`` runs out) instead of refusing.
     wait: bool = False
 
@@ -74,18 +85,6 @@ class CommandPublic(BaseModel):
     result: dict[str, Any] | None
     started_at: datetime | None
     finished_at: datetime | None
-
-
-class AuditPublic(BaseModel):
-    at: datetime
-    actor: str
-    #: The acting login (None: the platform operator or the system).
-    actor_user_id: str | None = None
-    tenant_id: str | None = None
-    action: str
-    agent_id: str | None
-    details: dict[str, Any]
-    outcome: str
 
 
 def _overdue(record: CommandRecord, now: datetime) -> bool:
@@ -137,7 +136,7 @@ def _load(sessions: sessionmaker[Session], command_id: str, principal: Principal
 
 @router.post("/agents/{agent_id}/commands", status_code=status.HTTP_202_ACCEPTED)
 async def send_command(
-    agent_id: ObjectId, body: CommandCreate, request: Request, principal: StaffDep
+    agent_id: ObjectId, body: CommandCreate, request: Request, principal: StaffDep, ingest: PublisherDep
 ) -> CommandPublic:
     """Routine diagnostics for every staff role; commands that need consent for technicians up."""
     check_may_send(principal, body.name)
@@ -159,17 +158,13 @@ async def send_command(
                     wait=body.wait,
                     policy=request.app.state.settings.tier_policy,
                 )
-            except CommandRejected:
-                session.commit()  # the refusal is audited
+            except CommandRefused:
+                session.commit()  # the refusal is audited; cloud/api/errors.py answers it
                 raise
             session.commit()
             return _public(issued.record), issued.payload
 
-    try:
-        public, payload = await run_in_threadpool(_issue)
-    except CommandRejected as exc:
-        raise HTTPException(status_code=exc.http_status, detail=exc.reason) from exc
-    ingest = request.app.state.ingest
+    public, payload = await run_in_threadpool(_issue)
     if payload is not None and (ingest is None or not await ingest.publish_command(agent_id, payload)):
         raise HTTPException(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -343,16 +338,3 @@ def audit_log(
         if agent_id:
             query = query.where(AuditEntry.agent_id == agent_id)
         return [audit_public(e) for e in session.scalars(query)]
-
-
-def audit_public(e: AuditEntry) -> AuditPublic:
-    return AuditPublic(
-        at=e.at,
-        actor=e.actor,
-        actor_user_id=e.actor_user_id,
-        tenant_id=e.tenant_id,
-        action=e.action,
-        agent_id=e.agent_id,
-        details=e.details,
-        outcome=e.outcome,
-    )

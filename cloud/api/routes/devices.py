@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel
 from sqlalchemy import select
+
+from protocol.samples import UNSET, Service
 
 from ...storage import InventoryDevice, InventoryEvent
 from ..auth import PrincipalDep, check_agent
@@ -20,7 +23,8 @@ router = APIRouter(prefix="/agents", tags=["devices"])
 
 
 class ServicePublic(BaseModel):
-    """``Device.DNS.SD.Service.{i}`` (TR-181)."""
+    """``Device.DNS.SD.Service.{i}`` (TR-181): the fields of the protocol's ``Service``, built from
+    it by :func:`_service` (tests/cloud/test_devices_model.py keeps the two in step)."""
 
     InstanceName: str = ""
     ApplicationProtocol: str = ""
@@ -30,8 +34,27 @@ class ServicePublic(BaseModel):
     Type: str = ""
 
 
+#: The TR-181 names :class:`DevicePublic` takes from the protocol's ``Host`` as they are; the rest
+#: are the inventory's own (``key`` for ``Key``, ``vendor`` for ``Vendor``, ...: :data:`HOST_NAMES`).
+HOST_FIELDS = ("PhysAddress", "IPAddress", "HostName", "Active")
+HOST_NAMES = {
+    "key": "Key",
+    "vendor": "Vendor",
+    "random_mac": "RandomMAC",
+    "kind": "Kind",
+    "evidence": "KindEvidence",
+    "sources": "Sources",
+    "first_seen": "FirstSeen",
+    "last_seen": "LastSeen",
+    "services": "Services",
+    "upnp": "UPnP",
+    "printer": "Printer",
+}
+
+
 class DevicePublic(BaseModel):
-    """``Device.Hosts.Host.{i}`` (TR-181) with what discovery learnt about it."""
+    """``Device.Hosts.Host.{i}`` (TR-181) with what discovery learnt about it: the protocol's
+    ``Host`` (:data:`HOST_FIELDS`, :data:`HOST_NAMES`) with the inventory's printer state."""
 
     key: str
     PhysAddress: str
@@ -71,13 +94,18 @@ class DeviceList(BaseModel):
     devices: list[DevicePublic]
 
 
+def _service(stored: object) -> ServicePublic | None:
+    """A stored service read as the protocol's ``Service``; None for one that is not one."""
+    try:
+        service = msgspec.convert(stored, Service)
+    except msgspec.ValidationError:
+        return None  # stored as the agent sent it; one odd entry must not hide the device
+    fields = {name: getattr(service, name) for name in ServicePublic.model_fields}
+    return ServicePublic(**{name: value for name, value in fields.items() if value is not UNSET})
+
+
 def _public(d: InventoryDevice) -> DevicePublic:
-    services = []
-    for s in d.services:
-        try:
-            services.append(ServicePublic.model_validate(s))
-        except ValueError:
-            continue  # stored as the agent sent it; one odd entry must not hide the device
+    services = [s for s in map(_service, d.services) if s is not None]
     return DevicePublic(
         key=d.key,
         PhysAddress=d.mac,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy import select
 
 from ...enrollment import (
@@ -26,14 +26,6 @@ router = APIRouter(tags=["enrollment"])
 _LOGGER = logging.getLogger(__name__)
 
 
-def _too_many(exc: RateLimited) -> HTTPException:
-    return HTTPException(
-        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-        detail=str(exc),
-        headers={"Retry-After": str(exc.retry_after_s)},
-    )
-
-
 @router.post("/pairing-codes", status_code=status.HTTP_201_CREATED)
 def create_pairing_code(
     body: PairingCodeCreate, session: SessionDep, principal: PrincipalDep
@@ -51,17 +43,15 @@ def create_pairing_code(
     # The per-subscriber rate limit counts the household's own reference, whatever the body says.
     reference = household.reference if household else body.subscriber
     tenant_id = household.tenant_id if household else principal.tenant_id
-    try:
-        code = issue_pairing_code(
-            session,
-            body.ttl_s,
-            body.note,
-            reference,
-            tenant_id=tenant_id,
-            subscriber_id=household.id if household else None,
-        )
-    except RateLimited as exc:
-        raise _too_many(exc) from exc
+    # RateLimited: a 429 with Retry-After (cloud/api/errors.py).
+    code = issue_pairing_code(
+        session,
+        body.ttl_s,
+        body.note,
+        reference,
+        tenant_id=tenant_id,
+        subscriber_id=household.id if household else None,
+    )
     session.commit()
     return PairingCodePublic(code=code, expires_at=utcnow() + timedelta(seconds=body.ttl_s))
 
@@ -73,9 +63,9 @@ def enroll(
     source = request.client.host if request.client else "unknown"
     try:
         check_lockout(session, source)
-    except RateLimited as exc:
+    except RateLimited:
         _LOGGER.warning("enrollment from %s refused: locked out", source)
-        raise _too_many(exc) from exc
+        raise  # a 429 with Retry-After (cloud/api/errors.py)
     ca = request.app.state.ca
     try:
         agent = redeem(session, EnrollmentRequest(**body.model_dump()))
@@ -86,7 +76,7 @@ def enroll(
         record_failure(session, source)
         session.commit()
         _LOGGER.warning("enrollment refused for %s: %s", source, exc)
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
+        raise  # a 403 in words (cloud/api/errors.py)
     _LOGGER.info("enrolled agent %s (%s)", agent.id, agent.hostname)
     return EnrollmentPublic(
         agent_id=agent.id,

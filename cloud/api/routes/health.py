@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from ..deps import OperatorDep
+from ..deps import MonitorDep, OperatorDep
 from ..models import IngestStatsPublic
 
 router = APIRouter(tags=["health"])
@@ -16,8 +16,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/api/v1/ingest/stats")
-def ingest_stats(request: Request, _: OperatorDep) -> IngestStatsPublic:
-    ingest = getattr(request.app.state, "ingest", None)
+def ingest_stats(ingest: MonitorDep, _: OperatorDep) -> IngestStatsPublic:
     if ingest is None:
         return IngestStatsPublic(running=False)
     return IngestStatsPublic(running=ingest.connected.is_set(), **ingest.stats.as_dict())

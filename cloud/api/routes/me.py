@@ -7,9 +7,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from ...storage import Agent, AuditEntry, Subscriber, User
+from ..audit import AuditLimit, AuditPublic, audit_public
 from ..auth import PrincipalDep, scope_agents
 from ..deps import Offset, SessionDep
-from .commands import AuditLimit, AuditPublic, audit_public
 
 router = APIRouter(prefix="/me", tags=["me"])
 

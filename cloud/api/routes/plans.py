@@ -9,22 +9,19 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-import protocol
 from protocol.cycles import zone
 
 from ... import audit
-from ...commands import seal_command
-from ...storage import Agent, Plan, Subscriber
-from ...usage import set_plan
+from ...storage import Plan, Subscriber
 from ..auth import AdminDep, Principal, StaffDep, load_plan, tenant_for_new
 from ..deps import Limit, Offset, RowId, SessionDep
 from ..models import Input
+from ..plan_sync import PlanPublic, apply_plan, plan_public, seal_plans, tell_agents
 
 router = APIRouter(prefix="/plans", tags=["accounts"])
 Tier = Literal["standard", "premium"]
@@ -48,63 +45,8 @@ class PlanUpdate(Input):
     tier: Tier | None = None
 
 
-class PlanPublic(BaseModel):
-    id: int
-    tenant_id: str
-    name: str
-    cap_bytes: int
-    cycle_start_day: int
-    timezone: str
-    tier: str
-
-
-def plan_public(plan: Plan) -> PlanPublic:
-    return PlanPublic(
-        id=plan.id,
-        tenant_id=plan.tenant_id,
-        name=plan.name,
-        cap_bytes=plan.cap_bytes,
-        cycle_start_day=plan.cycle_start_day,
-        timezone=plan.timezone,
-        tier=plan.tier,
-    )
-
-
 def _check_zone(name: str) -> None:
-    try:
-        zone(name)
-    except protocol.ProtocolError as exc:
-        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
-
-
-def apply_plan(session: Session, plan: Plan, subscriber_id: str | None = None) -> list[str]:
-    """Copy the plan onto the homes of its subscribers (or of one); the ids of the homes."""
-    query = select(Agent.id).join(Subscriber, Subscriber.id == Agent.subscriber_id)
-    query = query.where(Subscriber.plan_id == plan.id, Agent.tenant_id == plan.tenant_id)
-    if subscriber_id is not None:
-        query = query.where(Subscriber.id == subscriber_id)
-    homes = list(session.scalars(query))
-    for agent_id in homes:
-        set_plan(session, agent_id, plan.cap_bytes, plan.cycle_start_day, plan.timezone)
-    return homes
-
-
-def seal_plans(request: Request, plan: PlanPublic, homes: list[str]) -> list[tuple[str, bytes]]:
-    """The sealed ``set_plan`` command of each home (reads the key files: run it off the loop)."""
-    if request.app.state.ingest is None:
-        return []
-    key = request.app.state.keys.get().active
-    params = {"cap_bytes": plan.cap_bytes, "cycle_start_day": plan.cycle_start_day, "timezone": plan.timezone}
-    return [(agent_id, seal_command(key, agent_id, "set_plan", params)[1]) for agent_id in homes]
-
-
-async def tell_agents(request: Request, sealed: list[tuple[str, bytes]]) -> None:
-    """Online agents learn their plan at once; the others at their next hello."""
-    ingest = request.app.state.ingest
-    if ingest is None:
-        return
-    for agent_id, payload in sealed:
-        await ingest.publish_command(agent_id, payload)
+    zone(name)  # an unknown zone is a ProtocolError: a 422 in words (cloud/api/errors.py)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

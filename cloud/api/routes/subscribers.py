@@ -29,7 +29,7 @@ from ..auth import (
 )
 from ..deps import Limit, ObjectId, Offset, SessionDep, Text
 from ..models import Input
-from .plans import apply_plan, plan_public, seal_plans, tell_agents
+from ..plan_sync import apply_plan, plan_public, seal_plans, tell_agents
 
 router = APIRouter(tags=["accounts"])
 Tier = Literal["standard", "premium"]

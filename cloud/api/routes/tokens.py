@@ -130,14 +130,10 @@ def token(
     source = request.client.host if request.client else "unknown"
     try:
         user = authenticate(session, tenant, username, password, source)
-    except LoginLocked as exc:
+    except LoginLocked:
         session.rollback()
         _LOGGER.warning("login to %s/%s from %s refused: locked out", tenant, username, source)
-        raise HTTPException(
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=str(exc),
-            headers={"Retry-After": str(exc.retry_after_s)},
-        ) from exc
+        raise  # a 429 with Retry-After (cloud/api/errors.py)
     except LoginRefused as exc:  # the attempt was committed as a failure before the check
         _LOGGER.info("login to %s/%s from %s refused", tenant, username, source)
         raise _invalid_grant(str(exc)) from exc

@@ -5,19 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-import protocol
-
 from ... import audit
 from ...care import cycle_projection
-from ...commands import seal_command
+from ...commands import seal_plan
 from ...storage import UsagePlan
 from ...usage import cycle_usage, device_breakdown, device_daily, set_plan
 from ..auth import AdminDep, Principal, PrincipalDep, load_agent
-from ..deps import ObjectId, SessionDep
+from ..deps import ObjectId, PublisherDep, SessionDep, get_publisher
 from ..models import Input
 
 router = APIRouter(prefix="/agents", tags=["usage"])
@@ -137,10 +135,11 @@ def _by_class(devices: list[dict[str, Any]]) -> dict[str, ClassUsage]:
 
 
 @router.put("/{agent_id}/plan")
-async def put_plan(agent_id: ObjectId, body: PlanPut, request: Request, principal: AdminDep) -> PlanPut:
+async def put_plan(
+    agent_id: ObjectId, body: PlanPut, request: Request, principal: AdminDep, ingest: PublisherDep
+) -> PlanPut:
     """Set the plan (admins); an online agent learns it at once (others at their next hello)."""
     payload = await run_in_threadpool(_put_plan, request, agent_id, body, principal)
-    ingest = request.app.state.ingest
     if ingest is not None and payload is not None:
         await ingest.publish_command(agent_id, payload)
     return body
@@ -150,10 +149,8 @@ def _put_plan(request: Request, agent_id: str, body: PlanPut, principal: Princip
     """Store and audit the plan; the sealed ``set_plan`` command when there is an ingest to send it."""
     with request.app.state.sessions() as session:
         load_agent(session, principal, agent_id)
-        try:
-            set_plan(session, agent_id, body.cap_bytes, body.cycle_start_day, body.timezone)
-        except protocol.ProtocolError as exc:
-            raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+        # A plan the protocol refuses (an unknown time zone) is a 422 in words (cloud/api/errors.py).
+        set_plan(session, agent_id, body.cap_bytes, body.cycle_start_day, body.timezone)
         audit.record(
             session,
             actor=principal.actor,
@@ -163,7 +160,9 @@ def _put_plan(request: Request, agent_id: str, body: PlanPut, principal: Princip
             outcome="saved",
         )
         session.commit()
-    if request.app.state.ingest is None:
+    if get_publisher(request) is None:
         return None
     key = request.app.state.keys.get().active
-    return seal_command(key, agent_id, "set_plan", body.model_dump())[1]
+    return seal_plan(
+        key, agent_id, cap_bytes=body.cap_bytes, cycle_start_day=body.cycle_start_day, timezone=body.timezone
+    )[1]

@@ -17,7 +17,6 @@ from ...accounts import (
     hash_password,
     revoke_user_tokens,
 )
-from ...errors import AccountError, HashingBusy
 from ...storage import User
 from ..auth import AdminDep, load_subscriber, load_user, tenant_for_new
 from ..deps import Limit, ObjectId, Offset, SessionDep
@@ -77,19 +76,15 @@ def add_user(body: UserCreate, session: SessionDep, principal: AdminDep) -> User
     if body.subscriber_id is not None:
         load_subscriber(session, principal, body.subscriber_id)  # 404 for another tenant's
     password = body.password or generate_password()
-    try:
-        user = create_user(
-            session,
-            tenant_id=tenant_id,
-            username=body.username,
-            password=password,
-            role=body.role,
-            subscriber_id=body.subscriber_id,
-        )
-    except HashingBusy:
-        raise  # 503 with Retry-After (cloud/api/app.py)
-    except AccountError as exc:
-        raise HTTPException(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    # A refusal (AccountError: 422; HashingBusy: 503 with Retry-After) is answered by cloud/api/errors.py.
+    user = create_user(
+        session,
+        tenant_id=tenant_id,
+        username=body.username,
+        password=password,
+        role=body.role,
+        subscriber_id=body.subscriber_id,
+    )
     audit.record(
         session,
         actor=principal.actor,

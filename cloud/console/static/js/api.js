@@ -7,12 +7,28 @@
 const KEY = "homediag.session";
 export const API = "/api/v1";
 
+// Every error answer is a problem document (RFC 9457, docs/errors.md): ``detail`` is the sentence
+// for people; a 422 also lists each field's ``sentence`` in ``errors``; ``type`` is for programs.
 export class ApiError extends Error {
-  constructor(status, detail) {
-    // FastAPI's validation errors are a list: show the first message, not the JSON.
-    super(typeof detail === "string" ? detail : Array.isArray(detail) && detail[0]?.msg ? detail[0].msg : JSON.stringify(detail));
+  constructor(status, problem) {
+    super(sentence(problem) || `The service answered ${status}; try again.`);
     this.status = status;
+    this.type = problem?.type;
+    this.title = problem?.title;
   }
+}
+
+function sentence(problem) {
+  if (typeof problem === "string") return problem;
+  if (typeof problem?.detail === "string" && problem.detail) return problem.detail;
+  if (typeof problem?.errors?.[0]?.sentence === "string") return problem.errors[0].sentence;
+  return typeof problem?.title === "string" ? problem.title : "";
+}
+
+// The problem document of a failed reply, or what stands in for one (a proxy's HTML page).
+async function problemOf(reply) {
+  const body = await reply.json().catch(() => null);
+  return body && typeof body === "object" ? body : reply.statusText;
 }
 
 const RANK = { csr: 1, technician: 2, supervisor: 3, admin: 4, platform: 5 };
@@ -45,9 +61,8 @@ async function tokenRequest(fields) {
     headers: { "Content-Type": "application/x-www-form-urlencoded", ...CLIENT },
     body: new URLSearchParams(fields),
   });
-  const body = await reply.json().catch(() => ({}));
-  if (!reply.ok) throw new ApiError(reply.status, body.detail || reply.statusText);
-  return body;
+  if (!reply.ok) throw new ApiError(reply.status, await problemOf(reply));
+  return reply.json().catch(() => ({}));
 }
 
 // Renew through the cookie, one tab at a time where the browser offers locks (secure contexts):
@@ -129,9 +144,8 @@ export async function request(method, path, body, { raw = false, retry = true, s
   }
   if (raw) return reply;
   if (reply.status === 204) return null;
-  const data = await reply.json().catch(() => null);
-  if (!reply.ok) throw new ApiError(reply.status, data?.detail ?? reply.statusText);
-  return data;
+  if (!reply.ok) throw new ApiError(reply.status, await problemOf(reply));
+  return reply.json().catch(() => null);
 }
 
 export const get = (path, options) => request("GET", path, undefined, options);
@@ -142,7 +156,7 @@ export const del = (path) => request("DELETE", path);
 // Server-sent events through fetch (EventSource cannot send an Authorization header).
 export async function follow(path, onEvent, signal) {
   const reply = await request("GET", path, undefined, { raw: true, signal });
-  if (!reply.ok) throw new ApiError(reply.status, (await reply.json().catch(() => ({}))).detail);
+  if (!reply.ok) throw new ApiError(reply.status, await problemOf(reply));
   const reader = reply.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
