@@ -4,6 +4,8 @@ ProtocolError
 ├── PayloadTooLarge      the payload exceeds MAX_PAYLOAD_BYTES
 ├── MalformedMessage     not a sealed envelope, bad JSON, missing or mistyped fields
 │   ├── UnsupportedVersion  an envelope version this code does not speak
+│   ├── SampleDataError     a sample's data does not fit its kind's Struct     samples/errors.py
+│   │   └── SampleOutOfBounds  (also OutOfBounds) ... because a value is out of bounds
 │   └── OutOfBounds         a number, time, length or count outside what the contract allows
 ├── BadSignature         the signature does not verify with the expected key
 └── TopicMismatch        topic and envelope disagree (agent id or kind), or an unknown topic
