@@ -29,6 +29,7 @@ from .commands import seal_command
 from .config import TierRule
 from .consent import consent_until
 from .errors import AgentOffline, AgentUnknown, CommandInvalid, CommandRefused, ConsentRequired, NotInService
+from .sentences import NO_SUCH_AGENT
 from .storage import Agent, utcnow
 from .storage.accounts import Subscriber
 from .storage.assistance import CommandRecord
@@ -90,22 +91,34 @@ def issue(
             raise CommandInvalid(str(exc)) from exc
         agent = session.get(Agent, agent_id)
         if agent is None or agent.revoked:
-            raise AgentUnknown("no such agent")
+            raise AgentUnknown(NO_SUCH_AGENT)
         if not agent.online and not wait:
-            raise AgentOffline("the agent is offline; send with wait=true to deliver it when it returns")
+            raise AgentOffline(
+                "The home's agent is offline; send the command again with wait=true to deliver it when the"
+                " agent is back."
+            )
         tier, rule = _tier_rule(session, agent, policy)
         if name in rule.refused:
-            raise NotInService(f"{name!r} is not part of the subscriber's {tier} service")
+            raise NotInService(
+                f"The {name} command is not part of the subscriber's {tier} service; choose another"
+                " diagnostic, or offer the service that includes it."
+            )
         by_policy = name in rule.consent and not definition.consent
         if by_policy and wait and not agent.online:
             # Queued delivery re-checks only the catalogue's consent: such a command goes now or not at all.
-            raise AgentOffline("the agent is offline and this command needs consent now")
+            raise AgentOffline(
+                "The home's agent is offline, and this command needs the subscriber's consent when it runs;"
+                " try again when the agent is back."
+            )
         now = utcnow()
         vouched = None
         if definition.consent or by_policy:
             vouched = consent_until(session, agent_id, now)
             if vouched is None:
-                raise ConsentRequired("needs a remote-assistance session the subscriber approved")
+                raise ConsentRequired(
+                    "This command needs a remote-assistance session the subscriber approved; ask the"
+                    " subscriber to allow one on the self-care page."
+                )
     except CommandRefused as exc:
         audit.record(
             session,

@@ -25,6 +25,7 @@ from protocol.catalogue import CATALOGUE
 from ..accounts import STAFF_ROLES, SUBSCRIBER_ROLE, decode_access_token
 from ..audit import Actor
 from ..errors import TokenInvalid
+from ..sentences import not_found_sentence, role_sentence
 from ..storage import Agent, Plan, Subscriber, Tenant, User
 from ..storage.assistance import CommandRecord
 
@@ -75,7 +76,7 @@ def get_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None:
-        raise _unauthorized("missing bearer token")
+        raise _unauthorized("No access token came with the request; log in first.")
     token = credentials.credentials
     operator: str = request.app.state.api_token
     if hmac.compare_digest(token.encode(), operator.encode()):
@@ -83,13 +84,13 @@ def get_principal(
     try:
         claims = decode_access_token(token, request.app.state.token_key)
     except TokenInvalid:
-        raise _unauthorized("missing or wrong bearer token") from None
+        raise _unauthorized("The access token is missing or wrong; log in again.") from None
     # The role and the login's state come from the database, not the token: disabling a login or
     # lowering its role takes effect at once, not when its token expires.
     with request.app.state.sessions() as session:
         user = session.get(User, claims["sub"])
         if user is None or user.disabled or user.tenant_id != claims["tid"]:
-            raise _unauthorized("this login is no longer valid")
+            raise _unauthorized("This login is no longer valid; log in again.")
         return Principal(user.role, user.tenant_id, user.id, user.username, user.subscriber_id)
 
 
@@ -99,7 +100,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 def require_role(minimum: str) -> Callable[[Principal], Principal]:
     def check(principal: PrincipalDep) -> Principal:
         if not principal.at_least(minimum):
-            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=f"needs the {minimum} role")
+            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=role_sentence(minimum))
         return principal
 
     return check
@@ -107,7 +108,9 @@ def require_role(minimum: str) -> Callable[[Principal], Principal]:
 
 def require_platform(principal: PrincipalDep) -> Principal:
     if not principal.is_platform:
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="needs the platform operator")
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN, detail="Only the platform operator can do this."
+        )
     return principal
 
 
@@ -119,7 +122,7 @@ PlatformDep = Annotated[Principal, Depends(require_platform)]
 
 
 def _not_found(what: str) -> HTTPException:
-    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"no such {what}")
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found_sentence(what))
 
 
 def can_see_agent(principal: Principal, agent: Agent) -> bool:
@@ -195,7 +198,8 @@ def tenant_for_new(session: Session, principal: Principal, requested: str | None
     if principal.is_platform:
         if not requested or session.get(Tenant, requested) is None:
             raise HTTPException(
-                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail="name an existing tenant"
+                status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail="Name an existing tenant (the tenant parameter) and try again.",
             )
         return requested
     assert principal.tenant_id is not None
@@ -208,9 +212,14 @@ def check_may_send(principal: Principal, name: str) -> None:
     """Routine diagnostics for every staff role; commands that need the subscriber's consent
     (setup actions such as ``add_printer``) for technicians and above."""
     if principal.is_subscriber:
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="needs a staff role")
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="Only the provider's staff can send commands to a home.",
+        )
     definition = CATALOGUE.get(name)
     if definition is not None and definition.consent and not principal.at_least("technician"):
         raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN, detail=f"{name!r} needs the technician role"
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail=f"The {name} command needs the technician role;"
+            " ask a technician or a tenant administrator.",
         )

@@ -59,7 +59,7 @@ def require_operator(
     if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
         raise HTTPException(
             status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong bearer token",
+            detail="The access token is missing or wrong; log in again.",
             headers={"WWW-Authenticate": "Bearer"},
         )
 

@@ -40,7 +40,10 @@ def index() -> Response:
 def asset(path: str) -> Response:
     target = (STATIC / path).resolve()
     if not target.is_relative_to(STATIC.resolve()) or not target.is_file() or target.suffix not in _TYPES:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such file")
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND,
+            detail="The console has no such page or file; go back to the start page.",
+        )
     return FileResponse(
         target,
         media_type=_TYPES[target.suffix],

@@ -248,7 +248,9 @@ def test_csr_cannot_run_technician_actions(world: World) -> None:
         household.tier = "premium"
     refused = world.client.post(f"/api/v1/agents/{alpha.agent}/commands", json=consent_command, headers=csr)
     assert refused.status_code == 403
-    assert refused.json()["detail"] == "'add_printer' needs the technician role"
+    assert refused.json()["detail"] == (
+        "The add_printer command needs the technician role; ask a technician or a tenant administrator."
+    )
     sent = world.client.post(
         f"/api/v1/agents/{alpha.agent}/commands", json=consent_command, headers=technician
     )

@@ -192,7 +192,9 @@ def test_an_unlisted_cloud_error_is_a_plain_500() -> None:
 def test_a_404_is_a_problem(world: World) -> None:
     beta = world.ids["beta"]
     response = world.client.get(f"/api/v1/agents/{beta.agent}", headers=world.headers("alpha", "csr"))
-    assert _problem(response, 404, "not-found")["detail"] == "no such agent"
+    assert _problem(response, 404, "not-found")["detail"] == (
+        "No agent with that id is visible to this login; check the id and try again."
+    )
     unknown = _problem(world.client.get("/api/v1/no-such-thing"), 404, "not-found")
     assert unknown["detail"] != "Not Found", "Starlette's default phrase is said in words"
 
@@ -229,7 +231,7 @@ def test_a_409_is_a_problem(world: World) -> None:
     alpha = world.ids["alpha"]
     admin = world.headers("alpha", "admin")
     response = world.client.delete(f"/api/v1/users/{alpha.users['admin']}", headers=admin)
-    assert "cannot delete itself" in _problem(response, 409, "conflict")["detail"]
+    assert "cannot delete your own login" in _problem(response, 409, "conflict")["detail"]
 
 
 def test_a_413_is_a_problem_and_closes_the_connection(world: World) -> None:

@@ -119,7 +119,7 @@ def test_keyboard_login_roles_and_session(
         # The other operator's home, by id: answered like a home that does not exist.
         page.goto(proc.api_url + f"/console/#/home/{beta.agent}")
         page.get_by_role("heading", level=1, name="Could not load this page").wait_for()
-        assert "no such agent" in page.get_by_role("alert").inner_text()
+        assert "No agent with that id is visible to this login" in page.get_by_role("alert").inner_text()
 
         # Own home: the hostile device name is text on the page, and nothing of it ran.
         page.goto(proc.api_url + f"/console/#/home/{alpha.agent}")

@@ -14,6 +14,7 @@ from protocol.const import RENEWAL_CONTEXT
 from ... import audit
 from ...enrollment import issue_certificate, revoke, write_crl
 from ...errors import EnrollmentRefused, NotFound
+from ...sentences import NO_SUCH_AGENT
 from ...storage import Agent, Sample
 from ..auth import PrincipalDep, StaffDep, TechnicianDep, load_agent, scope_agents
 from ..deps import Limit, Moment, NameFilter, ObjectId, Offset, PublisherDep, SessionDep, SettingsDep
@@ -50,7 +51,7 @@ def _get(session: SessionDep, agent_id: str) -> Agent:
     """Unscoped: only for the agent's own (signed) requests; people go through ``load_agent``."""
     agent = session.get(Agent, agent_id)
     if agent is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=NO_SUCH_AGENT)
     return agent
 
 
@@ -98,7 +99,7 @@ def revoke_agent(
     try:
         revoke(session, agent_id)
     except NotFound:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent") from None
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=NO_SUCH_AGENT) from None
     audit.record(
         session,
         actor=principal.actor,

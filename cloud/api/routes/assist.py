@@ -13,6 +13,7 @@ from ... import audit, playbooks
 from ...errors import CommandRefused
 from ...printer_setup import guide
 from ...remote import FINAL_STATES, issue
+from ...sentences import AGENT_OFFLINE, NO_SUCH_AGENT
 from ...storage.assistance import CommandRecord
 from ..auth import Principal, StaffDep, check_may_send, load_agent
 from ..deps import ObjectId, get_publisher
@@ -135,9 +136,9 @@ def _online(request: Request, agent_id: str, principal: Principal) -> None:
     with request.app.state.sessions() as session:
         agent = load_agent(session, principal, agent_id)
         if agent.revoked:
-            raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such agent")
+            raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=NO_SUCH_AGENT)
         if not agent.online:
-            raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail="the agent is offline")
+            raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=AGENT_OFFLINE)
 
 
 @router.post("/agents/{agent_id}/playbooks/printer-wont-print")

@@ -157,7 +157,10 @@ def post_feedback(
     entry = session.get(CareDailyEntry, entry_id)
     home = session.get(Agent, entry.home) if entry is not None else None
     if entry is None or not (principal.is_platform or (home is not None and can_see_agent(principal, home))):
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such entry")
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND,
+            detail="There is no such entry on the daily list; refresh the list and try again.",
+        )
     # A login is named by the account; only the platform token still says who it acts for.
     actor = audit.Actor(body.actor) if principal.is_platform else principal.actor
     session.add(
@@ -271,7 +274,8 @@ def put_preferences(
     check_agent(session, principal, agent_id)
     if (body.quiet_start_hour is None) != (body.quiet_end_hour is None):
         raise HTTPException(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, detail="quiet hours need a start and an end"
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="Quiet hours need both a start hour and an end hour; give both, or neither.",
         )
     if body.timezone is not None:
         zone(body.timezone)  # an unknown zone is a ProtocolError: a 422 in words (cloud/api/errors.py)
@@ -342,7 +346,11 @@ def _error_for(notification: CareNotification, may_read_errors: bool) -> str:
 def _preference_by_token(session: SessionDep, token: str) -> CarePreference:
     pref = session.scalar(select(CarePreference).where(CarePreference.unsubscribe_token == token))
     if pref is None or not secrets.compare_digest(pref.unsubscribe_token, token):
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="unknown link")
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND,
+            detail="This link is no longer valid; use the link in the newest message,"
+            " or change the setting on the self-care page.",
+        )
     return pref
 
 

@@ -57,7 +57,10 @@ def grant_consent(
     """Open a remote-assistance session for ``minutes``. Only the home's own subscriber decides
     this: staff are refused, so a CSR cannot consent on the subscriber's behalf."""
     if not principal.is_subscriber:
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="only the subscriber can consent")
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="Only the subscriber can allow remote assistance, from the self-care page.",
+        )
     load_agent(session, principal, agent_id)
     now = datetime.now(UTC)
     decision = consent.grant(session, principal.actor, agent_id, body.minutes, now)

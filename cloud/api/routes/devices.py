@@ -179,7 +179,10 @@ def device(
         select(InventoryDevice).where(InventoryDevice.agent_id == agent_id, InventoryDevice.key == key)
     )
     if row is None:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such device in this home")
+        raise HTTPException(
+            status_code=status.HTTP_404_NOT_FOUND,
+            detail="This home has no device by that key; refresh the list of devices and try again.",
+        )
     history = session.scalars(
         select(InventoryEvent)
         .where(InventoryEvent.agent_id == agent_id, InventoryEvent.device_key == key)

@@ -59,7 +59,8 @@ def add_plan(body: PlanCreate, session: SessionDep, principal: AdminDep) -> Plan
         session.flush()
     except IntegrityError as exc:
         raise HTTPException(
-            status_code=status.HTTP_409_CONFLICT, detail="a plan of that name exists"
+            status_code=status.HTTP_409_CONFLICT,
+            detail="A plan of that name already exists; choose another name.",
         ) from exc
     audit.record(
         session,
@@ -113,7 +114,8 @@ def _update_plan(
             session.flush()
         except IntegrityError as exc:
             raise HTTPException(
-                status_code=status.HTTP_409_CONFLICT, detail="a plan of that name exists"
+                status_code=status.HTTP_409_CONFLICT,
+                detail="A plan of that name already exists; choose another name.",
             ) from exc
         homes = apply_plan(session, plan)
         audit.record(

@@ -41,7 +41,7 @@ def _acquire() -> None:
     if _Streams.active >= SPEEDTEST_MAX_STREAMS:
         raise HTTPException(
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail="too many speed tests at once",
+            detail="Too many speed tests are running at once; try again in a few seconds.",
             headers={"Retry-After": "5"},
         )
     _Streams.active += 1
@@ -136,11 +136,13 @@ async def upload(request: Request) -> UploadCounted:
                     received += len(chunk)
                     if received > SPEEDTEST_MAX_BYTES:
                         raise HTTPException(
-                            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail="test too large"
+                            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                            detail="The upload test sent more data than one test may; run the test again.",
                         )
         except TimeoutError:
             raise HTTPException(
-                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, detail="test too long"
+                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                detail="The upload test took longer than one test may; run the test again.",
             ) from None
         return UploadCounted(bytes=received, seconds=round((last or 0.0) - (first or 0.0), 6))
     finally:

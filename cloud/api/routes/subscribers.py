@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ... import audit
+from ...sentences import not_found_sentence, role_sentence
 from ...storage import Agent, Plan, Subscriber
 from ..auth import (
     AdminDep,
@@ -112,7 +113,7 @@ def _public(session: Session, household: Subscriber, homes: list[str] | None = N
 def _plan_in(session: Session, principal: AdminDep, plan_id: int, tenant_id: str) -> Plan:
     plan = load_plan(session, principal, plan_id)
     if plan.tenant_id != tenant_id:
-        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such plan")
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=not_found_sentence("plan"))
     return plan
 
 
@@ -127,7 +128,9 @@ def add_subscriber(body: SubscriberCreate, session: SessionDep, principal: Admin
         session.flush()
     except IntegrityError as exc:
         raise HTTPException(
-            status_code=status.HTTP_409_CONFLICT, detail="a subscriber with that reference exists"
+            status_code=status.HTTP_409_CONFLICT,
+            detail="A subscriber with that reference already exists;"
+            " search for it, or choose another reference.",
         ) from exc
     audit.record(
         session,
@@ -179,7 +182,7 @@ def list_subscribers(
 def get_subscriber(subscriber_id: ObjectId, session: SessionDep, principal: PrincipalDep) -> SubscriberPublic:
     """Staff of the tenant, or the subscriber's own login."""
     if not (principal.is_subscriber or principal.at_least("csr")):
-        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="needs the csr role")
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=role_sentence("csr"))
     return _public(session, load_subscriber(session, principal, subscriber_id))
 
 
@@ -267,7 +270,9 @@ def _put_owner(
         else:
             household = load_subscriber(session, principal, body.subscriber_id)
             if agent.tenant_id is not None and agent.tenant_id != household.tenant_id:
-                raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail="no such subscriber")
+                raise HTTPException(
+                    status_code=status.HTTP_404_NOT_FOUND, detail=not_found_sentence("subscriber")
+                )
             agent.tenant_id, agent.subscriber_id = household.tenant_id, household.id
             plan = session.get(Plan, household.plan_id) if household.plan_id is not None else None
             if plan is not None:

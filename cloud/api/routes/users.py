@@ -124,10 +124,14 @@ def update_user(user_id: ObjectId, body: UserUpdate, session: SessionDep, princi
     if body.role is not None and (body.role == "subscriber") != (user.role == "subscriber"):
         raise HTTPException(
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail="a staff login cannot become a subscriber's, nor the other way round",
+            detail="A staff login cannot become a subscriber's login, nor the other way round;"
+            " create a new login instead.",
         )
     if user.id == principal.user_id and (body.disabled or (body.role and body.role != "admin")):
-        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail="an admin cannot demote itself")
+        raise HTTPException(
+            status_code=status.HTTP_409_CONFLICT,
+            detail="You cannot take away your own administrator role; ask another administrator to do it.",
+        )
     if body.role is not None:
         user.role = body.role
     if body.disabled is not None:
@@ -158,7 +162,10 @@ def update_user(user_id: ObjectId, body: UserUpdate, session: SessionDep, princi
 def delete_user(user_id: ObjectId, session: SessionDep, principal: AdminDep) -> Response:
     user = load_user(session, principal, user_id)
     if user.id == principal.user_id:
-        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail="an admin cannot delete itself")
+        raise HTTPException(
+            status_code=status.HTTP_409_CONFLICT,
+            detail="You cannot delete your own login; ask another administrator to do it.",
+        )
     session.delete(user)
     audit.record(
         session,
