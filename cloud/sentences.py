@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-NO_SUCH_AGENT: Final = "No home agent has that id, or it was removed; check the id and try again."
+NO_SUCH_AGENT: Final = "No home has that id, or its agent was removed; check the id and try again."
 AGENT_OFFLINE: Final = (
     "The home's agent is offline; ask the subscriber to check that the gateway or computer is on,"
     " then try again."

@@ -183,10 +183,11 @@ def decode_params(name: str, params: dict[str, Any]) -> Params:
     repeats what was sent: a refused value may be megabytes, or someone else's secret."""
     definition = CATALOGUE.get(name)
     if definition is None:
-        raise MalformedMessage("there is no such command; choose one from the catalogue of diagnostics")
+        raise MalformedMessage("There is no such command; choose one from the list of diagnostics.")
     if not isinstance(params, dict):
         raise MalformedMessage(
-            f"{name}: the parameters must be an object of names and values; correct them and send it again"
+            f"For {name}, the parameters must be an object of names and values;"
+            " correct them and send them again."
         )
     try:
         return msgspec.convert(params, definition.params, strict=True)
@@ -199,18 +200,21 @@ def _explain(name: str, schema: type[Params], params: dict[str, Any]) -> str:
     fields = _fields(schema)
     if not params.keys() <= fields.keys():
         if not fields:
-            return f"{name} takes no parameters; send it again without any"
-        return f"{name} takes only these parameters: {', '.join(fields)}; remove the others and send it again"
+            return f"The {name} command takes no parameters; send it again without any."
+        return (
+            f"The {name} command takes only these parameters: {', '.join(fields)};"
+            " remove the others and send it again."
+        )
     for field, (hint, info) in fields.items():
         if field not in params:
             if info.required:
-                return f"{name} needs {field}, {_describe(info.type)}; add it and send it again"
+                return f"The {name} command needs {field}, {_describe(info.type)}; add it and send it again."
             continue
         try:
             msgspec.convert(params[field], hint, strict=True)
         except msgspec.ValidationError:
-            return f"{name}: {field} must be {_describe(info.type)}; correct it and send it again"
-    return f"{name}: the parameters do not fit the command; correct them and send it again"
+            return f"For {name}, the {field} must be {_describe(info.type)}; correct it and send it again."
+    return f"For {name}, the parameters do not fit the command; correct them and send them again."
 
 
 @cache

@@ -150,7 +150,7 @@ def scope_agents(query: Select[Any], principal: Principal) -> Select[Any]:
 def load_agent(session: Session, principal: Principal, agent_id: str) -> Agent:
     agent = session.get(Agent, agent_id)
     if agent is None or not can_see_agent(principal, agent):
-        raise _not_found("agent")
+        raise _not_found("home")
     return agent
 
 

@@ -161,10 +161,9 @@ class Ingest:
             else:
                 item.body = protocol.decode_body(envelope, REPORT_BODIES[envelope.kind])
         except protocol.ProtocolError as exc:
-            if envelope.kind is Kind.STATUS:
-                self._reject(exc.reason, f"from {parsed.agent_id}: {exc}")
-                return
             self._reject(exc.reason, f"from {parsed.agent_id} seq {envelope.seq}: {exc}")
+            if envelope.kind is Kind.STATUS:
+                return  # a status is not a report: nothing to quarantine or acknowledge
             item.rejected, item.reason, item.detail = True, exc.reason, str(exc)
         if isinstance(item.body, TelemetryBatch) and item.body.dropped:
             self._note_dropped(envelope, item.body.dropped)

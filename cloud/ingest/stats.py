@@ -4,7 +4,7 @@ and why each refused message was refused."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -25,16 +25,4 @@ class IngestStats:
     rejected: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "statuses": self.statuses,
-            "batches": self.batches,
-            "acks_sent": self.acks_sent,
-            "dropped_by_agents": self.dropped_by_agents,
-            "quarantined": self.quarantined,
-            "store_retries": self.store_retries,
-            "revoked_notices": self.revoked_notices,
-            "rejected": dict(self.rejected),
-        }
+        return {**asdict(self), "rejected": dict(self.rejected)}

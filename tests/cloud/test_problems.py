@@ -193,7 +193,7 @@ def test_a_404_is_a_problem(world: World) -> None:
     beta = world.ids["beta"]
     response = world.client.get(f"/api/v1/agents/{beta.agent}", headers=world.headers("alpha", "csr"))
     assert _problem(response, 404, "not-found")["detail"] == (
-        "No agent with that id is visible to this login; check the id and try again."
+        "No home with that id is visible to this login; check the id and try again."
     )
     unknown = _problem(world.client.get("/api/v1/no-such-thing"), 404, "not-found")
     assert unknown["detail"] != "Not Found", "Starlette's default phrase is said in words"

@@ -119,7 +119,8 @@ def test_keyboard_login_roles_and_session(
         # The other operator's home, by id: answered like a home that does not exist.
         page.goto(proc.api_url + f"/console/#/home/{beta.agent}")
         page.get_by_role("heading", level=1, name="Could not load this page").wait_for()
-        assert "No agent with that id is visible to this login" in page.get_by_role("alert").inner_text()
+        assert "No home with that id is visible to this login" in page.get_by_role("alert").inner_text()
+        screenshot(page, "09-home-not-visible")
 
         # Own home: the hostile device name is text on the page, and nothing of it ran.
         page.goto(proc.api_url + f"/console/#/home/{alpha.agent}")
@@ -129,6 +130,16 @@ def test_keyboard_login_roles_and_session(
         assert page.evaluate("window.__pwned") is None
         assert page.locator("table[aria-label=devices] img, table[aria-label=devices] script").count() == 0
         screenshot(page, "10-home-hostile-names")
+
+        # A diagnostic the cloud refuses: the CSR reads why in words, not a status code or a rule.
+        page.get_by_label("Target", exact=True).fill("printer.local; rm -rf / ^(a+)+$")
+        page.get_by_role("button", name="Run").click()
+        refusal = page.locator("p.error[role=alert]")
+        refusal.wait_for()
+        said = refusal.inner_text()
+        assert said.startswith("Not sent: For ping, the host must be a host name or IP address"), said
+        assert "422" not in said and "rm -rf" not in said and "^(a+)" not in said
+        screenshot(page, "11-diagnostic-refused")
 
         # The refresh token is an HttpOnly cookie: nothing the page's scripts can read holds it.
         refresh = _refresh_cookie(page)

@@ -268,9 +268,8 @@ function diagnosticsCard(me, agentId, devices) {
     } catch (exc) {
       if (leave.signal.aborted) return;
       state.textContent = "";
-      const what = sent ? "Sent, but following it failed" : "Refused";
-      output.replaceChildren(h("p", { class: "error", role: "alert" },
-        exc instanceof ApiError ? `${what} (${exc.status}): ${exc.message}` : `${what}: ${exc.message}`));
+      const what = sent ? "Sent, but following it failed" : "Not sent";
+      output.replaceChildren(h("p", { class: "error", role: "alert" }, `${what}: ${exc.message}`));
     } finally {
       run.disabled = false;
     }
@@ -298,7 +297,7 @@ function printerPlaybook(agentId, devices, state, output) {
         h("details", {}, h("summary", {}, "Evidence"), h("pre", { class: "result" }, JSON.stringify(finding.evidence, null, 2))));
     } catch (exc) {
       state.textContent = "";
-      output.replaceChildren(h("p", { class: "error", role: "alert" }, `Refused (${exc.status ?? "?"}): ${exc.message}`));
+      output.replaceChildren(h("p", { class: "error", role: "alert" }, `The playbook could not run: ${exc.message}`));
     } finally {
       run.disabled = false;
     }
