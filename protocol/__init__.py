@@ -5,6 +5,7 @@ because the agent loads it on small gateways. See ``docs/protocol.md``.
 
     messages, codec, topics, signing   the envelope, its bodies, sealing and opening
     probes, samples                    the sample kinds' names and the typed data of each
+    tr181                              each kind's TR-181 object, the vendor prefix of extensions
     catalogue                          the commands and their typed parameters
     limits, const, errors              bounds of free-form data, numbers, the exception tree
 """

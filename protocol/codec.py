@@ -156,7 +156,9 @@ def decode_body(envelope: Envelope, expected: type[B]) -> B:
     if isinstance(body, TelemetryBatch):
         for i, sample in enumerate(body.samples):
             check_data(sample.data, f"samples[{i}].data")
-            check_sample_data(sample.probe, sample.data)
+            current = check_sample_data(sample.probe, sample.data)
+            if current != sample.data:  # an older agent's shape, read as today's
+                body.samples[i] = msgspec.structs.replace(sample, data=current)
     elif isinstance(body, CommandResult):
         check_data(body.data)
     return body

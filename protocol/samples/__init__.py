@@ -9,6 +9,7 @@
     decode        ``SAMPLE_DATA`` / ``RESULT_DATA`` (name -> Struct), ``check_sample_data`` (at
                   decode, from protocol/codec.py), ``decode_data``, ``data_as``, ``salvage``
     errors        ``SampleDataError`` and ``SampleOutOfBounds`` (MalformedMessage / OutOfBounds)
+    legacy        older agents' shapes read as today's (vendor renames, integer milliseconds, lists)
 
 ``Sample.data`` stays JSON on the wire; the agent builds it from these Structs
 (``msgspec.to_builtins``, which leaves out what is ``UNSET``), and the codec checks each known

@@ -23,6 +23,7 @@ from .connectivity import (
 )
 from .errors import SampleDataError, SampleOutOfBounds
 from .inventory import DiscoverResult, DiscoveryData, Printer
+from .legacy import upgrade
 from .results import (
     AddPrinterResult,
     HTTPCheckDiagnostics,
@@ -102,22 +103,30 @@ def decode_data(probe: str, data: Mapping[str, Any]) -> SampleData | None:
 
 
 def decode_result(command: str, data: Mapping[str, Any]) -> msgspec.Struct | None:
-    """The typed ``CommandResult.data`` of ``command`` (None for an unknown command)."""
+    """The typed ``CommandResult.data`` of ``command`` (None for an unknown command); an older
+    agent's shape is read as today's."""
     kind = RESULT_DATA.get(command)
-    return None if kind is None else data_as(kind, command, data)
+    return None if kind is None else data_as(kind, command, upgrade(kind, data, command))
 
 
-def check_sample_data(probe: str, data: Mapping[str, Any]) -> None:
-    """Raise :class:`SampleDataError` unless a known kind's data fits its Struct (at decode)."""
-    decode_data(probe, data)
+def check_sample_data(probe: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """A known kind's data in today's shape (an older agent's upgraded, :mod:`.legacy`), or
+    :class:`SampleDataError` when it does not fit its Struct (at decode)."""
+    kind = SAMPLE_DATA.get(probe)
+    if kind is None:
+        return dict(data)
+    current = upgrade(kind, data, probe)
+    data_as(kind, probe, current)
+    return current
 
 
-def salvage(kind: type[S], value: object) -> S | None:
+def salvage(kind: type[S], value: object, probe: str = "") -> S | None:
     """What of ``value`` fits ``kind``: each field that does not is left out, and a text too long
     for its field is cut to it. For folds over data that no decoder checked (rows stored before
     these types, tests that store directly); None when ``value`` is not an object at all."""
     if not isinstance(value, Mapping):
         return None
+    value = upgrade(kind, value, probe)
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError:

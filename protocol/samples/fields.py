@@ -73,8 +73,9 @@ Mbps = Annotated[float, Meta(ge=0, le=MAX_MBPS)]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 #: TR-181 / TR-143 ``Status``: ``Complete``, ``Success`` or ``Error_...``.
 Status = Annotated[str, Meta(min_length=1, max_length=64)]
-#: A TR-106 ``dateTime`` as the agent writes it (ISO 8601 with microseconds).
-DateTime = Annotated[str, Meta(max_length=64)]
+#: A TR-106 ``dateTime`` as the agent writes it (ISO 8601 in UTC with microseconds); a moment that
+#: never came is TR-106's unknown time, ``0001-01-01T00:00:00Z`` (``protocol.tr181.UNKNOWN_TIME``).
+DateTime = Annotated[str, Meta(max_length=64, description="TR-106 dateTime")]
 #: An IPv4 or IPv6 address in text (TR-181 ``string(:45)``).
 Address = Annotated[str, Meta(max_length=45)]
 #: A name from the network or from configuration: host names, instance names, interfaces.
