@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from protocol.samples import SampleData
+
 COMPLETE = "Complete"
 
 
@@ -34,8 +36,11 @@ class ProbeResult:
         return cls(status=status, data=wire(data))
 
     @classmethod
-    def error(cls, status: str, message: str, **data: Any) -> ProbeResult:
+    def error(cls, status: str, message: str, data_struct: SampleData | None = None) -> ProbeResult:
+        """A failed run: ``message`` in words, and ``data_struct`` (the kind's Struct) for what was
+        measured before the failure. The message travels in the Struct's own field
+        (``X_HOMEDIAG-DEV_Message``), so every wire name comes from a Struct."""
         if not status.startswith("Error_"):
             raise ValueError("error statuses start with Error_ (TR-181)")
-        # Outputs measured before the failure may be Structs of the kind (``PerConnectionResult``).
-        return cls(status=status, data={"message": message, **msgspec.to_builtins(data)})
+        partial = SampleData() if data_struct is None else data_struct
+        return cls(status=status, data=wire(msgspec.structs.replace(partial, message=message)))

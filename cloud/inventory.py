@@ -7,11 +7,16 @@ what is there: devices it names are upserted, an ``Active`` change becomes a ``g
 all is marked inactive. Reports arrive exactly once but not necessarily in order (an agent's outbox
 drains after an outage): a device row is only changed by a report measured after the one it holds.
 A printer is ``online`` or ``offline``, with the reason the agent gave. Hosts are read as the
-protocol's ``Host`` (``protocol.samples.inventory``), the type the agent builds them with.
+protocol's ``Host`` (``protocol.samples.inventory``), the type the agent builds them with: the
+report's ``Hosts.Host`` table, each host's services being the ``DNS.SD.Service`` entries whose
+``Host`` references point at its row (an older agent's shape is upgraded first). A service is kept
+without its ``Host``: the reference only means something inside its report.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,12 +25,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from protocol import ProbeName, Sample
-from protocol.samples import DiscoveryData, Host, Printer, UnsetType, given, salvage
+from protocol.samples import DiscoveryData, Host, Printer, Service, UnsetType, given, salvage
+from protocol.samples.legacy_inventory import HOST_TABLE, upgrade_discovery
+from protocol.tr181 import UNKNOWN_TIME
 
 from .storage.inventory import InventoryDevice, InventoryEvent
 
 DISCOVERY_PROBE = ProbeName.DISCOVERY
 MAX_HOSTS = 1024
+MAX_SERVICES = 4096
 MAX_JSON_FIELD = 64
 __all__ = ["DISCOVERY_PROBE", "apply_inventory"]
 
@@ -59,13 +67,71 @@ def _event(session: Session, agent_id: str, key: str, at: datetime, event: str, 
     session.add(InventoryEvent(agent_id=agent_id, device_key=key, at=at, event=event, details=details))
 
 
-def _hosts(data: dict[str, Any]) -> list[Host] | None:
-    """The report's hosts, typed; a host that is not one at all is left out (checked at decode,
-    so only data stored some other way has any)."""
-    hosts = data.get("Hosts")
-    if not isinstance(hosts, list):
+def _items(data: Mapping[str, Any], *path: str) -> list[Any] | None:
+    """The JSON array at ``path`` (``Hosts``, ``Host``), or None where something is not an object."""
+    value: Any = data
+    for name in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value if isinstance(value, list) else None
+
+
+def _hosts(data: Mapping[str, Any]) -> list[tuple[Host, list[Service]]] | None:
+    """The report's hosts, typed, each with its services; a host that is not one at all is left
+    out (checked at decode, so only data stored some other way has any)."""
+    raw_hosts = _items(data, "Hosts", "Host")
+    if raw_hosts is None:
         return None
-    return [h for raw in hosts[:MAX_HOSTS] if (h := salvage(Host, raw)) is not None]
+    # Positions are kept (None for junk) so that a reference's instance number finds its row.
+    rows = [salvage(Host, raw) for raw in raw_hosts[:MAX_HOSTS]]
+    services: dict[int, list[Service]] = {}
+    for raw in (_items(data, "DNS", "SD", "Service") or [])[:MAX_SERVICES]:
+        service = salvage(Service, raw)
+        if service is None:
+            continue
+        for ref in given(service.Host, [])[:16]:
+            index = _instance(ref)
+            if index is not None and index <= len(rows) and rows[index - 1] is not None:
+                own = services.setdefault(index, [])
+                if len(own) < MAX_JSON_FIELD:
+                    own.append(msgspec.structs.replace(service, Host=msgspec.UNSET))
+    return [(h, services.get(n, [])) for n, h in enumerate(rows, start=1) if h is not None]
+
+
+def _instance(reference: str) -> int | None:
+    """``Device.Hosts.Host.3`` (a trailing dot allowed) -> 3; None for any other path."""
+    number = reference.removeprefix(HOST_TABLE).rstrip(".")
+    if not reference.startswith(HOST_TABLE) or not number.isdigit() or len(number) > 6:
+        return None
+    return int(number) or None
+
+
+def _time(value: str | UnsetType) -> datetime | None:
+    """A TR-106 ``dateTime``; None for the unknown time or what is not one."""
+    if isinstance(value, UnsetType) or value == UNKNOWN_TIME:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _addresses(host: Host) -> list[str]:
+    """Every address of the host, the primary first (IPv4 table, then IPv6); text that is no
+    address at all is left out."""
+    table = [given(a.IPAddress, "") for a in [*given(host.IPv4Address, []), *given(host.IPv6Address, [])]]
+    primary = given(host.IPAddress, "")
+    return [a for a in dict.fromkeys([primary, *table]) if _is_address(a)]
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _json(value: msgspec.Struct) -> dict[str, Any]:
@@ -77,7 +143,8 @@ def _json(value: msgspec.Struct) -> dict[str, Any]:
 def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
     """Fold one discovery sample in; returns how many events it produced."""
     at = datetime.fromtimestamp(sample.at, UTC)
-    report = salvage(DiscoveryData, {k: v for k, v in sample.data.items() if k != "Hosts"})
+    data = upgrade_discovery(dict(sample.data))
+    report = salvage(DiscoveryData, {k: v for k, v in data.items() if k not in ("Hosts", "DNS")})
     if report is not None and report.Unchanged is True:
         # The same inventory as the agent's last full report: every active device was seen again.
         session.execute(
@@ -90,7 +157,7 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
             .values(last_seen=at, reported_at=at)
         )
         return 0
-    hosts = _hosts(sample.data)
+    hosts = _hosts(data)
     if hosts is None:
         return 0
     known = {
@@ -98,7 +165,7 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
     }
     events = 0
     named: set[str] = set()
-    for host in hosts:
+    for host, services in hosts:
         key = _text(host.Key, 64)
         if not key or key in named:
             continue
@@ -125,18 +192,22 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
                 name = "printer_offline" if state == "offline" else "printer_online"
                 _event(session, agent_id, key, at, name, reason=reason)
                 events += 1
+        device.active_last_change = _time(host.ActiveLastChange) or device.active_last_change
         device.active = active
         if active:
             device.last_seen = at
             device.mac = _text(host.PhysAddress, 17)
-            device.ips = _texts(host.IPAddress, 45, 8)
+            device.ips = [a[:45] for a in _addresses(host)[:8]]
+            device.ip_address = device.ips[0] if device.ips else ""
+            device.interface_type = _text(host.InterfaceType, 16)
+            device.layer3_interface = _text(host.Layer3Interface, 256)
             device.hostname = _text(host.HostName, 255)
             device.vendor = _text(host.Vendor, 255)
             device.random_mac = given(host.RandomMAC, False)
             device.kind = _text(host.Kind, 32) or "unknown"
             device.evidence = _texts(host.KindEvidence, 200)
             device.sources = _texts(host.Sources, 16)
-            device.services = [_json(s) for s in given(host.Services, [])[:MAX_JSON_FIELD]]
+            device.services = [_json(s) for s in services]
             upnp = given(host.UPnP, None)
             device.upnp = _json(upnp) if upnp is not None else None
         printer = _printer(host)

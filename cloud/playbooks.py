@@ -17,6 +17,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from protocol import ProbeName
+from protocol.samples import (
+    UNSET,
+    IPPingDiagnostics,
+    NSLookupDiagnostics,
+    TransferDiagnostics,
+    UnsetType,
+    WifiData,
+    given,
+    salvage,
+)
 
 #: IPP printer-state-reasons (RFC 8011, PWG 5100.x) a subscriber can act on, in words.
 REASONS: dict[str, str] = {
@@ -84,6 +94,20 @@ class Finding:
 Run = Callable[[str, dict[str, Any]], Awaitable[Step]]
 
 
+def _ping(step: Step) -> IPPingDiagnostics:
+    """A ping step's outputs through their Struct (an older agent's shape upgraded)."""
+    return salvage(IPPingDiagnostics, step.result, "ping") or IPPingDiagnostics()
+
+
+def _average_ms(ping: IPPingDiagnostics) -> float | None:
+    """The average round trip in ms: from the microseconds where the agent sent them."""
+    if ping.SuccessCount is UNSET or not ping.SuccessCount:
+        return None
+    if not isinstance(ping.AverageResponseTimeDetailed, UnsetType):
+        return round(ping.AverageResponseTimeDetailed / 1000, 3)
+    return None if isinstance(ping.AverageResponseTime, UnsetType) else float(ping.AverageResponseTime)
+
+
 def _reason_words(reasons: list[str]) -> tuple[list[str], list[str]]:
     """(blocking, warnings) in words; IPP suffixes -report/-warning/-error are folded."""
     blocking, warnings = [], []
@@ -106,19 +130,20 @@ def _reason_words(reasons: list[str]) -> tuple[list[str], list[str]]:
 def read_printer(check: Step, ping: Step, wifi: Step | None = None) -> tuple[str, str, list[str]]:
     """The verdict, the summary in words and the evidence, from printer_check, ping (and Wi-Fi)."""
     evidence: list[str] = []
-    answers_ping = ping.status == "Complete" and int(ping.result.get("SuccessCount", 0)) > 0
+    echo = _ping(ping)
+    answers_ping = ping.status == "Complete" and given(echo.SuccessCount, 0) > 0
     host = ping.params.get("host", "the printer")
     if answers_ping:
         evidence.append(
-            f"{host} answers ping: {ping.result.get('SuccessCount')}/{ping.result.get('NumberOfRepetitions')}"
-            f" replies, {ping.result.get('AverageResponseTime')} ms on average"
+            f"{host} answers ping: {given(echo.SuccessCount, 0)}/{given(echo.NumberOfRepetitions, '?')}"
+            f" replies, {_average_ms(echo)} ms on average"
         )
     else:
-        evidence.append(f"{host} does not answer ping ({ping.result.get('Status', ping.status)})")
+        evidence.append(f"{host} does not answer ping ({given(echo.Status, ping.status)})")
     if wifi is not None and wifi.status == "Complete":
-        data = wifi.result.get("data", wifi.result)
-        signal = data.get("SignalStrength")
-        if isinstance(signal, int | float):
+        link = salvage(WifiData, wifi.result.get("data", wifi.result), "wifi") or WifiData()
+        signal = None if isinstance(link.Stats, UnsetType) else given(link.Stats.SignalStrength, None)
+        if signal is not None:
             evidence.append(f"the PC's Wi-Fi signal is {signal} dBm")
             if signal < -75:
                 evidence.append("that signal is weak: the PC may lose the network now and then")
@@ -175,36 +200,37 @@ def read_slow_internet(
     evidence: list[str] = []
 
     def ping_line(name: str, step: Step) -> tuple[float | None, float | None]:
-        data = step.result
-        loss = data.get("LossPercent")
-        avg = data.get("AverageResponseTime")
+        echo = _ping(step)
+        loss = given(echo.LossPercent, None)
+        avg = _average_ms(echo)
         evidence.append(
             f"{name} ({step.params.get('host')}): "
             + (
                 f"{avg} ms average, {loss}% lost"
                 if avg is not None
-                else f"no reply ({data.get('Status', step.status)})"
+                else f"no reply ({given(echo.Status, step.status)})"
             )
         )
-        return (float(avg) if avg is not None else None), (float(loss) if loss is not None else None)
+        return avg, (float(loss) if loss is not None else None)
 
     gw_avg, gw_loss = ping_line("gateway", gateway)
     net_avg, net_loss = ping_line("internet", internet)
     # The lookup's own outcome is per result (TR-181 Result.{i}.Status); Status alone says it ran.
-    lookups = dns.result.get("Result")
+    lookup = salvage(NSLookupDiagnostics, dns.result, "dns_lookup") or NSLookupDiagnostics()
+    results = given(lookup.Result, [])
     dns_ok = dns.status == "Complete" and (
-        any(isinstance(r, dict) and r.get("Status") == "Success" for r in lookups)
-        if isinstance(lookups, list)
-        else dns.result.get("Status") == "Complete"
+        any(r.Status == "Success" for r in results) if results else given(lookup.Status, "") == "Complete"
     )
-    dns_ms = dns.result.get("ResponseTime") or (dns.result.get("Result") or [{}])[0].get("ResponseTime")
+    answered = [r for r in results if r.Status == "Success"]
+    dns_ms = given(answered[0].ResponseTime, None) if answered else None
     evidence.append(
         f"DNS: {'answered' if dns_ok else 'failed'}" + (f" in {dns_ms} ms" if dns_ok and dns_ms else "")
     )
     if download is not None and download.status == "Complete":
-        mbit = download.result.get("ThroughputMbps") or download.result.get("Throughput")
+        test = salvage(TransferDiagnostics, download.result, "download_test") or TransferDiagnostics()
         evidence.append(
-            f"download test: {mbit} Mbit/s" + (" (household busy)" if download.result.get("Busy") else "")
+            f"download test: {given(test.ThroughputMbps, None)} Mbit/s"
+            + (" (household busy)" if given(test.Busy, False) else "")
         )
     if gw_avg is None or (gw_loss or 0) >= 20:
         return (

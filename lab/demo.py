@@ -311,7 +311,7 @@ def _run(placement: Placement, workdir: Path, duration: float | None) -> None:
                 f"{placement.api_url}/api/v1/agents/{agent_id}/telemetry/latest", token_text
             )["probes"],
         )
-        interfaces = ", ".join(sorted(latest["netdev"]["data"]["Interface"]))
+        interfaces = ", ".join(sorted(i["Name"] for i in latest["netdev"]["data"]["Interface"]))
         print(f"==> agent {agent_id} is online and reporting (interfaces: {interfaces})")
         logins = _console_accounts(placement, token_text, agent_id)
         accounts = "\n".join(f"    {role:11} {user:5} {password}" for role, user, password in logins)

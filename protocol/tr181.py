@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
+    "NESTED",
     "OBJECT_OF",
     "RESULT_OBJECT_OF",
     "UNKNOWN_TIME",
@@ -67,4 +68,14 @@ RESULT_OBJECT_OF: Final[dict[str, str]] = {
     "discover": f"Device.{VENDOR_PREFIX}Discover.",
     "printer_check": f"Device.{VENDOR_PREFIX}Printer.",
     "usage_snapshot": f"Device.{VENDOR_PREFIX}Usage.",
+}
+
+#: TR-181 objects carried inside a vendor object (or under a vendor name), keyed by (sample kind or
+#: command, JSON name without the vendor prefix). The value under that name is one object or a JSON
+#: array of them; the conformance checker (tests/tr181.py) checks each against the TR-181 path here.
+NESTED: Final[dict[tuple[str, str], str]] = {
+    #: the scheduled ``dns`` probe: one NSLookupDiagnostics() output per name looked up.
+    ("dns", "Lookups"): "Device.DNS.Diagnostics.NSLookupDiagnostics()",
+    #: a host's DNS-SD services, when sent under the host (rather than as ``Device.DNS.SD.Service``).
+    ("discovery", "Services"): "Device.DNS.SD.Service.{i}.",
 }

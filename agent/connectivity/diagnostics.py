@@ -10,6 +10,8 @@ import asyncio
 import json
 from typing import Any
 
+import msgspec
+
 from protocol.catalogue import (
     DnsLookupParams,
     HttpCheckParams,
@@ -17,6 +19,15 @@ from protocol.catalogue import (
     ThroughputParams,
     TraceRouteParams,
 )
+from protocol.samples import (
+    NSLookupData,
+    PingData,
+    SampleData,
+    TraceRouteData,
+    UnsetType,
+    given,
+)
+from protocol.tr181 import vendor
 
 from ..result import COMPLETE, ProbeResult
 from .http_timing import http_check
@@ -172,28 +183,43 @@ def main(args: Any) -> int:
 
 
 def _human(name: str, out: dict[str, Any]) -> str:
-    lines = [f"{name}: {out['Status']}" + (f" ({out['message']})" if "message" in out else "")]
-    if name == "ping" and out.get("SuccessCount") is not None and "Method" in out:
-        lines.append(
-            f"{out['IPAddressUsed']} via {out['Method']}: {out['SuccessCount']}/{out['NumberOfRepetitions']} "
-            f"answered ({out['LossPercent']}% loss)"
-        )
-        if out["SuccessCount"]:
+    """The outputs in words, read through their Structs (the wire names are TR-181's and ours)."""
+    base = msgspec.convert(out, SampleData)
+    lines = [f"{name}: {out['Status']}" + (f" ({base.message})" if base.message else "")]
+    if name == "ping":
+        ping = msgspec.convert(out, PingData)
+        if not isinstance(ping.SuccessCount, UnsetType) and ping.Method:
             lines.append(
-                f"rtt min/avg/max/jitter = {out['MinimumResponseTime']}/{out['AverageResponseTime']}/"
-                f"{out['MaximumResponseTime']}/{out['Jitter']} ms"
+                f"{ping.IPAddressUsed} via {ping.Method}: {ping.SuccessCount}/{ping.NumberOfRepetitions} "
+                f"answered ({ping.LossPercent}% loss)"
             )
+            if ping.SuccessCount:
+                us = [
+                    given(t, 0) / 1000
+                    for t in (
+                        ping.MinimumResponseTimeDetailed,
+                        ping.AverageResponseTimeDetailed,
+                        ping.MaximumResponseTimeDetailed,
+                    )
+                ]
+                lines.append(
+                    "rtt min/avg/max/jitter = "
+                    + "/".join(f"{t:.3f}" for t in us)
+                    + f"/{given(ping.Jitter, 0.0)} ms"
+                )
     elif name == "traceroute":
-        for i, hop in enumerate(out.get("RouteHops", []), 1):
-            lines.append(f"{i:2d}  {hop['HostAddress'] or '*':<16} {hop['RTTimes'].replace(',', ' ')} ms")
+        trace = msgspec.convert(out, TraceRouteData)
+        for i, hop in enumerate(given(trace.RouteHops, []), 1):
+            times = " ".join(str(t) if t else "*" for t in given(hop.RTTimes, []))
+            lines.append(f"{i:2d}  {given(hop.HostAddress, '') or '*':<16} {times} ms")
     elif name == "dns":
-        for r in out.get("Result", []):
+        lookup = msgspec.convert(out, NSLookupData)
+        for r in given(lookup.Result, []):
+            addresses = ", ".join(given(r.IPAddresses, [])) or "-"
             lines.append(
-                f"{r['Status']}: {r['IPAddresses'] or '-'} from {r['DNSServerIP']} in {r['ResponseTime']} ms"
-                f" ({r['AnswerType']})"
+                f"{r.Status}: {addresses} from {r.DNSServerIP} in {r.ResponseTime} ms ({r.AnswerType})"
             )
     else:
-        lines += [
-            f"{k}: {v}" for k, v in out.items() if k not in ("Status", "message", "PerConnectionResult")
-        ]
+        skip = {"Status", vendor("Message"), "PerConnectionResult", "IncrementalResult"}
+        lines += [f"{k}: {v}" for k, v in out.items() if k not in skip]
     return "\n".join(lines)

@@ -33,7 +33,7 @@ def _ms(start: float, end: float) -> float:
 async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int = 1_000_000) -> ProbeResult:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return ProbeResult.error("Error_Other", f"not an http(s) URL: {url}", URL=url)
+        return ProbeResult.error("Error_Other", f"not an http(s) URL: {url}", HTTPCheckData(URL=url))
     host = parts.hostname
     port = parts.port or (443 if parts.scheme == "https" else 80)
     data: dict[str, Any] = {"URL": url}
@@ -42,7 +42,9 @@ async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int =
     t_dns = time.monotonic()
     data["DNSResolutionTime"] = _ms(t0, t_dns)
     if address is None:
-        return ProbeResult.error("Error_CannotResolveHostName", f"{host} does not resolve", **data)
+        return ProbeResult.error(
+            "Error_CannotResolveHostName", f"{host} does not resolve", HTTPCheckData(**data)
+        )
     data["IPAddressUsed"] = address
     deadline = t0 + timeout_s
     writer: asyncio.StreamWriter | None = None
@@ -54,11 +56,13 @@ async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int =
             writer = stream
         except ConnectionRefusedError:
             return ProbeResult.error(
-                "Error_InitConnectionFailed", f"connection refused by {address}:{port}", **data
+                "Error_InitConnectionFailed", f"connection refused by {address}:{port}", HTTPCheckData(**data)
             )
         except OSError as exc:
             if exc.errno in UNREACHABLE_ERRNOS:
-                return ProbeResult.error("Error_NoRouteToHost", f"{address}: {exc.strerror}", **data)
+                return ProbeResult.error(
+                    "Error_NoRouteToHost", f"{address}: {exc.strerror}", HTTPCheckData(**data)
+                )
             raise
         t_conn = time.monotonic()
         data["TCPConnectTime"] = _ms(t_dns, t_conn)
@@ -70,7 +74,9 @@ async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int =
                     stream.start_tls(context, server_hostname=host), max(0.0, deadline - time.monotonic())
                 )
             except ssl.SSLError as exc:
-                return ProbeResult.error("Error_TLS", f"TLS handshake failed: {exc.reason or exc}", **data)
+                return ProbeResult.error(
+                    "Error_TLS", f"TLS handshake failed: {exc.reason or exc}", HTTPCheckData(**data)
+                )
             t_tls = time.monotonic()
             data["TLSHandshakeTime"] = _ms(t_conn, t_tls)
         target = parts.path or "/"
@@ -86,11 +92,15 @@ async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int =
         status_line = await asyncio.wait_for(reader.readline(), max(0.0, deadline - time.monotonic()))
         t_first = time.monotonic()
         if not status_line:
-            return ProbeResult.error("Error_NoResponse", "the server closed without answering", **data)
+            return ProbeResult.error(
+                "Error_NoResponse", "the server closed without answering", HTTPCheckData(**data)
+            )
         data["TimeToFirstByte"] = _ms(t_tls, t_first)
         fields = status_line.decode("latin-1").split(" ", 2)
         if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
-            return ProbeResult.error("Error_NoResponse", f"not an HTTP answer: {status_line[:80]!r}", **data)
+            return ProbeResult.error(
+                "Error_NoResponse", f"not an HTTP answer: {status_line[:80]!r}", HTTPCheckData(**data)
+            )
         data["HTTPStatusCode"] = int(fields[1])
         received = 0
         while received < max_body_bytes:
@@ -102,9 +112,9 @@ async def http_check(url: str, *, timeout_s: float = 10.0, max_body_bytes: int =
         data["TotalTime"] = _ms(t0, time.monotonic())
         return ProbeResult.of(HTTPCheckData(**data), COMPLETE)
     except TimeoutError:
-        return ProbeResult.error("Error_Timeout", f"no answer within {timeout_s} s", **data)
+        return ProbeResult.error("Error_Timeout", f"no answer within {timeout_s} s", HTTPCheckData(**data))
     except OSError as exc:
-        return ProbeResult.error("Error_Other", f"{type(exc).__name__}: {exc}", **data)
+        return ProbeResult.error("Error_Other", f"{type(exc).__name__}: {exc}", HTTPCheckData(**data))
     finally:
         if writer is not None:
             writer.close()

@@ -10,9 +10,10 @@ echoes at 10 ms take about 3 s even at 20 % loss, where stop-and-wait would take
 and the labelled fallback, is why this is our own asyncio code rather than icmplib (whose ping is
 one echo in flight at a time).
 
-Times are milliseconds as TR-181 has them (``AverageResponseTime``…), given with microsecond
-precision, plus TR-181's ``…Detailed`` microsecond integers and ``Jitter``: the mean absolute
-difference of consecutive round trips (RFC 3550 section 6.4.1, without smoothing).
+Times are TR-181's: ``AverageResponseTime``… in whole milliseconds (zero when nothing answered, as
+the model requires; an answer under 1 ms counts as 1, so zero always means "no answer"), the
+``…Detailed`` microseconds for precision, and the vendor ``Jitter`` in float milliseconds: the mean
+absolute difference of consecutive round trips (RFC 3550 section 6.4.1, without smoothing).
 """
 
 from __future__ import annotations
@@ -171,9 +172,11 @@ class PingOutcome:
 
     def result(self) -> ProbeResult:
         if self.status == "Error_CannotResolveHostName":
-            return ProbeResult.error(self.status, self.message, Host=self.host, SuccessCount=0)
+            return ProbeResult.error(self.status, self.message, PingData(Host=self.host, SuccessCount=0))
         if self.status == "Error_Other":
-            return ProbeResult.error(self.status, self.message, Host=self.host, IPAddressUsed=self.address)
+            return ProbeResult.error(
+                self.status, self.message, PingData(Host=self.host, IPAddressUsed=self.address)
+            )
         return ProbeResult.of(
             ping_struct(self.host, self.address, self.method, self.count, self.stats), self.status
         )
@@ -229,21 +232,16 @@ def _status(stats: EchoStats) -> str:
     return COMPLETE
 
 
+def whole_ms(ms: float) -> int:
+    """A response time as TR-181's ``unsignedInt`` milliseconds: rounded, and at least 1 (the
+    model rounds times under 1 ms up to 1 for ``RTTimes``), so that 0 only ever means no answer."""
+    return max(1, round(ms))
+
+
 def ping_struct(host: str, address: str, method: str, count: int, stats: EchoStats) -> PingData:
-    """IPPing's outputs; the response times only when something answered."""
+    """IPPing's outputs; the response times are zero when nothing answered (TR-181 says MUST)."""
     rtts = stats.rtts_ms
-    times: dict[str, Any] = {}
-    if rtts:
-        avg, low, high = sum(rtts) / len(rtts), min(rtts), max(rtts)
-        times = {
-            "AverageResponseTime": round(avg, 3),
-            "MinimumResponseTime": round(low, 3),
-            "MaximumResponseTime": round(high, 3),
-            "AverageResponseTimeDetailed": round(avg * 1000),
-            "MinimumResponseTimeDetailed": round(low * 1000),
-            "MaximumResponseTimeDetailed": round(high * 1000),
-            "Jitter": round(jitter_ms(rtts), 3),
-        }
+    avg, low, high = (sum(rtts) / len(rtts), min(rtts), max(rtts)) if rtts else (0.0, 0.0, 0.0)
     return PingData(
         Host=host,
         IPAddressUsed=address,
@@ -252,7 +250,13 @@ def ping_struct(host: str, address: str, method: str, count: int, stats: EchoSta
         SuccessCount=len(rtts),
         FailureCount=count - len(rtts),
         LossPercent=round(100 * (count - len(rtts)) / count, 2) if count else 0.0,
-        **times,
+        AverageResponseTime=whole_ms(avg) if rtts else 0,
+        MinimumResponseTime=whole_ms(low) if rtts else 0,
+        MaximumResponseTime=whole_ms(high) if rtts else 0,
+        AverageResponseTimeDetailed=round(avg * 1000),
+        MinimumResponseTimeDetailed=round(low * 1000),
+        MaximumResponseTimeDetailed=round(high * 1000),
+        Jitter=round(jitter_ms(rtts), 3) if rtts else UNSET,
         UnreachableCount=stats.unreachable or UNSET,
         UnreachableFrom=(stats.unreachable and stats.unreachable_from) or UNSET,
     )

@@ -6,10 +6,11 @@ ICMP socket the routers' answers come through the socket's error queue (``IP_REC
 works unprivileged wherever ping does.
 
 Outputs: ``Status`` (``Complete``, ``Error_CannotResolveHostName``, ``Error_MaxHopCountExceeded``),
-``ResponseTime`` (ms, the target's answer averaged), ``RouteHopsNumberOfEntries`` and ``RouteHops``
-with ``Host``, ``HostAddress``, ``ErrorCode`` (the ICMP code of the answer, 0 for a plain time
-exceeded) and ``RTTimes`` (comma-separated ms, as TR-181 has it). A hop that never answered has an
-empty ``HostAddress`` and no times, like ``*`` in traceroute(8).
+``ResponseTime`` (whole ms, the target's answers averaged; zero when the route could not be
+determined, as TR-181 says) and ``RouteHops`` with ``Host``,
+``HostAddress``, ``ErrorCode`` (the ICMP code of the answer, 0 for a plain time exceeded) and
+``RTTimes``: a list with one whole-ms time per try, 0 where that try got no answer (TR-181). A hop
+that never answered has an empty ``HostAddress`` and only zeros, like ``* * *`` in traceroute(8).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .icmp import (
     IcmpEvent,
     IcmpUnavailable,
 )
-from .ipping import resolve_ipv4
+from .ipping import resolve_ipv4, whole_ms
 
 
 async def trace_route(
@@ -42,10 +43,12 @@ async def trace_route(
     size_bytes: int = 56,
 ) -> ProbeResult:
     if method == METHOD_TCP:
-        return ProbeResult.error("Error_Other", "traceroute needs ICMP", Host=host)
+        return ProbeResult.error("Error_Other", "traceroute needs ICMP", TraceRouteData(Host=host))
     address = await resolve_ipv4(host)
     if address is None:
-        return ProbeResult.error("Error_CannotResolveHostName", f"{host} does not resolve", Host=host)
+        return ProbeResult.error(
+            "Error_CannotResolveHostName", f"{host} does not resolve", TraceRouteData(Host=host)
+        )
     sent_ns: dict[int, int] = {}
     answers: dict[int, IcmpEvent] = {}
     waiting: dict[int, asyncio.Future[None]] = {}
@@ -60,7 +63,9 @@ async def trace_route(
     try:
         echo = EchoSocket.open(method, on_event)
     except IcmpUnavailable as exc:
-        return ProbeResult.error("Error_Other", f"no ICMP socket allowed: {exc.strerror}", Host=host)
+        return ProbeResult.error(
+            "Error_Other", f"no ICMP socket allowed: {exc.strerror}", TraceRouteData(Host=host)
+        )
     loop = asyncio.get_running_loop()
     hops: list[RouteHop] = []
     reached = False
@@ -79,12 +84,16 @@ async def trace_route(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(waiting[s] for s in seqs)), timeout_s)
             source, error_code = "", 0
-            rtts = []
+            rtts: list[float] = []
+            rt_times: list[int] = []
             for seq in seqs:
                 event = answers.get(seq)
                 if event is None:
+                    rt_times.append(0)
                     continue
-                rtts.append(round((event.at_ns - sent_ns[seq]) / 1e6, 3))
+                rtt = (event.at_ns - sent_ns[seq]) / 1e6
+                rtts.append(rtt)
+                rt_times.append(whole_ms(rtt))
                 source = event.source
                 error_code = event.code if event.kind != ICMP_ECHO_REPLY else 0
                 # The end: the target's own echo reply, or an "unreachable" from the target itself.
@@ -92,7 +101,6 @@ async def trace_route(
                     event.kind == ICMP_DEST_UNREACH and event.source == address
                 ):
                     reached = True
-            rt_times = ",".join(f"{r:g}" for r in rtts)
             hops.append(RouteHop(Host=source, HostAddress=source, ErrorCode=error_code, RTTimes=rt_times))
             if reached:
                 target_rtts = rtts
@@ -103,8 +111,7 @@ async def trace_route(
         Host=host,
         IPAddressUsed=address,
         Method=echo.method,
-        RouteHopsNumberOfEntries=len(hops),
         RouteHops=hops,
-        ResponseTime=round(sum(target_rtts) / len(target_rtts), 3) if target_rtts else 0,
+        ResponseTime=whole_ms(sum(target_rtts) / len(target_rtts)) if reached and target_rtts else 0,
     )
     return ProbeResult.of(data, COMPLETE if reached else "Error_MaxHopCountExceeded")

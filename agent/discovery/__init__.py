@@ -8,7 +8,7 @@
     fetch                HTTP exchanges with devices: one deadline each, a thread pool of their own
     oui                  vendors from the IEEE registry shipped in netaddr; random MACs
     merge                one device per host, kinds with evidence
-    inventory            keys, first/last seen and Active across cycles
+    inventory            keys, first/last seen and Active across cycles; the sample's two tables
     on_demand            the CSR's ``discover`` and ``printer_check`` commands (protocol/catalogue.py)
 
 Errors (both :class:`agent.errors.AgentError`): :class:`arp.SweepRefused` (a range the sweep will
@@ -19,7 +19,7 @@ not touch) and :class:`ipp.IppError` (translated into printer status data by
 
 from .arp import SweepRefused
 from .cycle import CycleResult, SweepOptions, run_cycle
-from .inventory import Inventory, inventory_hash, stable_key
+from .inventory import Inventory, KnownHost, inventory_hash, stable_key, tables
 from .ipp import IppError, get_printer_attributes
 from .model import KINDS, Device, Service, Sighting, UpnpInfo
 from .sanitize import Counters
@@ -31,6 +31,7 @@ __all__ = [
     "Device",
     "Inventory",
     "IppError",
+    "KnownHost",
     "Service",
     "Sighting",
     "SweepOptions",
@@ -40,4 +41,5 @@ __all__ = [
     "inventory_hash",
     "run_cycle",
     "stable_key",
+    "tables",
 ]

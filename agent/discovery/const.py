@@ -39,7 +39,14 @@ MAX_SERVICES_PER_DEVICE = 32
 MAX_TXT_KEYS = 32
 MAX_TXT_KEY_LEN = 64
 MAX_TXT_VALUE_LEN = 255
-MAX_NAME_LEN = 128
+MAX_NAME_LEN = 128  # UPnP and SSDP texts
+#: TR-181's lengths: ``Hosts.Host.{i}.HostName`` string(:64), ``DNS.SD.Service.{i}.InstanceName``
+#: string(:63) (RFC 6763 section 4.1.1), ``Target`` string(:256); longer ones are cut and counted.
+MAX_HOST_NAME_LEN = 64
+MAX_INSTANCE_NAME_LEN = 63
+MAX_TARGET_LEN = 256
+#: RFC 6763 section 7.2: a service name is at most 15 characters (TR-181 ``ApplicationProtocol``).
+MAX_SERVICE_NAME_LEN = 15
 MAX_ADDRESSES_PER_DEVICE = 8
 RESOLVE_CONCURRENCY = 16
 RECEIVE_BUFFER_BYTES = 4 << 20  # mDNS sockets: room for a burst while the loop parses

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..routes import default_gateway
+from ..usage.interfaces import interface_path, link_type
 from . import arp, ipp, mdns, ssdp
 from .const import (
     DEFAULT_SWEEP_RATE_PPS,
@@ -123,6 +124,23 @@ async def _ssdp_each(timeout_s: float, attached: list[arp.Attached], counters: C
     return [s for g in groups if not isinstance(g, BaseException) for s in g]
 
 
+def place(devices: list[Device], attached: list[arp.Attached]) -> None:
+    """Which of our interfaces each device was seen on: TR-181's ``Layer3Interface`` and
+    ``InterfaceType`` (the kind of that link: a host seen through our Wi-Fi is on Wi-Fi)."""
+    paths = {a.interface: interface_path(a.interface) for a in attached}
+    links = {a.interface: link_type(a.interface) for a in attached}
+    for device in devices:
+        for ip in device.ips:
+            try:
+                address = ipaddress.IPv4Address(ip)
+            except ValueError:
+                continue
+            where = next((a.interface for a in attached if address in a.network), None)
+            if where is not None:
+                device.interface, device.interface_path, device.link = where, paths[where], links[where]
+                break
+
+
 async def run_cycle(
     timeout_s: float = 5.0,
     interface: str | None = None,
@@ -197,6 +215,7 @@ async def run_cycle(
         for (device, _uri), answer in zip(printers, answers, strict=True):
             answer["txt"] = printer_facts(device)
             device.printer = answer
+    place(devices, attached)
     gateway = default_gateway()
     for device in devices:
         classify(device, gateway)

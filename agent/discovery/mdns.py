@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from typing import Any
 
 from .const import (
     CURATED_TYPES,
+    MAX_HOST_NAME_LEN,
+    MAX_INSTANCE_NAME_LEN,
     MAX_INSTANCES,
     MAX_INSTANCES_PER_TYPE,
-    MAX_NAME_LEN,
+    MAX_SERVICE_NAME_LEN,
+    MAX_TARGET_LEN,
     MAX_TXT_KEY_LEN,
     MAX_TXT_KEYS,
     MAX_TXT_VALUE_LEN,
@@ -26,10 +30,13 @@ from .const import (
     RESOLVE_CONCURRENCY,
     SERVICES_META_TYPE,
 )
-from .model import MDNS, Service, Sighting
+from .model import DEFAULT_HOST_TTL_S, MDNS, Service, Sighting
 from .sanitize import Counters, clean_text, is_binary
 
 _LOGGER = logging.getLogger(__name__)
+#: RFC 1035 section 3.2.2/3.2.4: the SRV type (RFC 2782) and the IN class, as zeroconf's cache keys them.
+_TYPE_SRV = 33
+_CLASS_IN = 1
 
 
 def parse_txt(raw: bytes, counters: Counters) -> dict[str, str]:
@@ -63,7 +70,7 @@ def parse_txt(raw: bytes, counters: Counters) -> dict[str, str]:
 
 def instance_name(full: str, service_type: str, counters: Counters) -> str:
     name = full[: -len(service_type) - 1] if full.endswith("." + service_type) else full
-    return clean_text(name, MAX_NAME_LEN, counters, "name")
+    return clean_text(name, MAX_INSTANCE_NAME_LEN, counters, "name")
 
 
 def short_type(service_type: str) -> str:
@@ -73,7 +80,39 @@ def short_type(service_type: str) -> str:
 def host_name(server: str | None, counters: Counters) -> str:
     if not server:
         return ""
-    return clean_text(server.removesuffix(".").removesuffix(".local"), MAX_NAME_LEN, counters, "hostname")
+    return clean_text(
+        server.removesuffix(".").removesuffix(".local"), MAX_HOST_NAME_LEN, counters, "hostname"
+    )
+
+
+def srv_fields(zeroconf: Any, name: str, info: Any, counters: Counters) -> dict[str, Any]:
+    """The SRV record's target, priority, weight, TTL and arrival (wall clock) for ``name``.
+
+    The TTL is the record's own (RFC 2782; zeroconf keeps it on the cached record, not on the
+    ServiceInfo); zeroconf stamps a record with its monotonic clock in milliseconds.
+    """
+    fields: dict[str, Any] = {
+        "target": clean_text(info.server or "", MAX_TARGET_LEN, counters, "target"),
+        "priority": _uint16(info.priority),
+        "weight": _uint16(info.weight),
+        "ttl_s": DEFAULT_HOST_TTL_S,
+        "updated": time.time(),
+    }
+    try:
+        record = zeroconf.cache.get_by_details(name, _TYPE_SRV, _CLASS_IN)
+    except Exception:  # the cache is zeroconf's: a change of it must not end the cycle
+        record = None
+    if record is not None:
+        fields["ttl_s"] = max(0, min(int(getattr(record, "ttl", DEFAULT_HOST_TTL_S)), 2_147_483_647))
+        created = getattr(record, "created", None)
+        if isinstance(created, int | float):
+            age_s = max(0.0, time.monotonic() - created / 1000)
+            fields["updated"] = time.time() - age_s
+    return fields
+
+
+def _uint16(value: object) -> int:
+    return value if isinstance(value, int) and 0 <= value <= 65535 else 0
 
 
 def enlarge_receive_buffers(zeroconf: Any, size: int = RECEIVE_BUFFER_BYTES) -> int:
@@ -116,6 +155,9 @@ class MdnsCollector:
             return
         if not service_type.endswith(("._tcp.local.", "._udp.local.")) or len(service_type) > 80:
             self.counters["mdns_bad_type"] += 1
+            return
+        if len(service_type.split(".")[0].lstrip("_")) > MAX_SERVICE_NAME_LEN:
+            self.counters["mdns_bad_type"] += 1  # RFC 6763 section 7.2: 15 characters at most
             return
         if len(self.types) >= MAX_TYPES:
             self.counters["mdns_types_dropped"] += 1
@@ -212,6 +254,7 @@ async def browse(
                 port=int(info.port or 0),
                 txt=parse_txt(info.text or b"", counters),
                 server=host_name(info.server, counters),
+                **srv_fields(aiozc.zeroconf, name, info, counters),
             )
             addresses = info.parsed_addresses(IPVersion.V4Only)[:4]
             if not addresses:

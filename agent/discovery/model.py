@@ -1,20 +1,26 @@
 """What discovery produces: sightings from each method, and the devices they merge into.
 
-Wire names follow TR-181: a device is a ``Device.Hosts.Host.{i}`` (``PhysAddress``, ``IPAddress``,
-``HostName``, ``Active``) and each of its services a ``Device.DNS.SD.Service.{i}`` (``InstanceName``,
-``ApplicationProtocol``, ``TransportProtocol``, ``Port``, ``TextRecord``). The CLI's JSON uses the
-short lower-case names of issue 4 (``mac``, ``ip``, ``services``, ...). ``to_wire`` builds the
-protocol's Structs (:mod:`protocol.samples.inventory`), so the wire form is written once.
+Wire names follow TR-181: a device is a ``Device.Hosts.Host.{i}`` (``PhysAddress``, ``IPAddress``
+and the address tables, ``HostName``, ``Active``, ``ActiveLastChange``, ``InterfaceType``,
+``Layer3Interface``) and each of its services a ``Device.DNS.SD.Service.{i}`` with its SRV
+record's ``Target``, ``Priority``, ``Weight`` and ``TimeToLive``; the services are a table of their
+own in the sample (:mod:`.inventory` joins them by reference). The CLI's JSON uses the short
+lower-case names of issue 4 (``mac``, ``ip``, ``services``, ...). ``to_wire`` builds the protocol's
+Structs (:mod:`protocol.samples.inventory`), so the wire form is written once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
 
 from protocol import samples
+from protocol.samples.inventory import HostAddress, TextRecordEntry
+from protocol.samples.legacy_inventory import split_addresses
+from protocol.tr181 import UNKNOWN_TIME
 
 # Device kinds (issue 4).
 PRINTER = "printer"
@@ -34,6 +40,18 @@ MDNS = "mdns"
 SSDP = "ssdp"
 SELF = "self"
 
+#: RFC 6762 section 3: the domain of every mDNS name.
+MDNS_DOMAIN = "local"
+#: RFC 6762 section 10: the TTL of records naming a host (SRV, A) when the responder says none.
+DEFAULT_HOST_TTL_S = 120
+
+
+def date_time(ts: float | None) -> str:
+    """A TR-106 ``dateTime`` in UTC to the microsecond; TR-106's unknown time for no moment."""
+    if ts is None or ts <= 0:
+        return UNKNOWN_TIME
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 @dataclass(slots=True)
 class Service:
@@ -44,6 +62,13 @@ class Service:
     port: int
     txt: dict[str, str] = field(default_factory=dict)
     server: str = ""  # host name the SRV record points at, without ".local."
+    #: The SRV record (RFC 2782): target as sent (a FQDN with its dot), priority, weight, TTL.
+    target: str = ""
+    priority: int = 0
+    weight: int = 0
+    ttl_s: int = DEFAULT_HOST_TTL_S
+    #: When the last answer for it came (``time.time()``); 0: not known.
+    updated: float = 0.0
 
     @property
     def protocol(self) -> str:
@@ -56,13 +81,26 @@ class Service:
     def to_cli(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "port": self.port, "txt": dict(self.txt)}
 
-    def to_wire(self) -> samples.Service:
+    def to_wire(self, now: float) -> samples.Service:
+        """``Device.DNS.SD.Service.{i}`` without its ``Host`` (the sample's table sets it).
+
+        ``Status`` is TR-181's reading of the SRV lease at ``now``: active until its TTL runs out.
+        """
+        active = self.updated <= 0 or now <= self.updated + self.ttl_s
         return samples.Service(
             InstanceName=self.name,
             ApplicationProtocol=self.protocol,
             TransportProtocol=self.transport,
+            Domain=MDNS_DOMAIN,
             Port=self.port,
-            TextRecord=dict(self.txt),
+            Target=self.target or (f"{self.server}.{MDNS_DOMAIN}." if self.server else ""),
+            Status="LeaseActive" if active else "LeaseExpired",
+            LastUpdate=date_time(self.updated),
+            TimeToLive=self.ttl_s,
+            Priority=self.priority,
+            Weight=self.weight,
+            TextRecordNumberOfEntries=len(self.txt),
+            TextRecord=[TextRecordEntry(Key=k, Value=v) for k, v in self.txt.items()],
             Type=self.type,
         )
 
@@ -126,6 +164,13 @@ class Device:
     active: bool = True
     first_seen: float = 0.0
     last_seen: float = 0.0
+    #: When ``active`` last changed (TR-181 ``ActiveLastChange``; first detection counts).
+    active_changed: float = 0.0
+    #: The OS interface it was seen on, and what kind of link that is (TR-181 ``InterfaceType``).
+    interface: str = ""
+    link: Literal["Ethernet", "Wi-Fi", "Other"] = "Other"
+    #: ``Device.IP.Interface.{i}`` of ``interface`` (agent/usage/interfaces.py), set with it.
+    interface_path: str = ""
 
     def identifiers(self) -> set[str]:
         """What can recognise this device again in another cycle (random MACs change, these do not)."""
@@ -161,13 +206,26 @@ class Device:
         }
 
     def to_wire(self) -> samples.Host:
-        """``Device.Hosts.Host.{i}`` as the discovery sample carries it."""
+        """``Device.Hosts.Host.{i}`` as the discovery sample carries it (services: :meth:`services_wire`).
+
+        ``Layer1Interface`` is the model's empty string: which port or radio of which box the host
+        is behind is not something the agent can see.
+        """
+        primary, v4, v6 = split_addresses(self.ips)
         return samples.Host(
-            Key=self.key,
             PhysAddress=self.mac,
-            IPAddress=list(self.ips),
+            IPAddress=primary,
+            Layer1Interface="",
+            Layer3Interface=self.interface_path,
+            InterfaceType=self.link,
             HostName=self.hostname,
             Active=self.active,
+            ActiveLastChange=date_time(self.active_changed or self.first_seen or None),
+            IPv4AddressNumberOfEntries=len(v4),
+            IPv6AddressNumberOfEntries=len(v6),
+            IPv4Address=[HostAddress(IPAddress=a) for a in v4],
+            IPv6Address=[HostAddress(IPAddress=a) for a in v6],
+            Key=self.key,
             Vendor=self.vendor,
             RandomMAC=self.random_mac,
             Kind=self.kind,
@@ -175,8 +233,10 @@ class Device:
             Sources=list(self.sources),
             FirstSeen=self.first_seen,
             LastSeen=self.last_seen,
-            Services=[s.to_wire() for s in self.services],
             UPnP=self.upnp.to_wire() if self.upnp else None,
             # The IPP summary is a dict of the engine's (agent/discovery/ipp.py): typed here.
             Printer=msgspec.convert(self.printer, samples.Printer) if self.printer is not None else None,
         )
+
+    def services_wire(self, now: float) -> list[samples.Service]:
+        return [s.to_wire(now) for s in self.services]

@@ -1,7 +1,8 @@
 """Discovery: what is in the home, every ``interval_s`` (see agent/discovery and docs/discovery.md).
 
-A run whose inventory changed reports all of it as TR-181 ``Hosts`` entries (devices not seen this
-cycle stay with ``Active`` false until forgotten after a week) with its ``InventoryHash``: the cloud
+A run whose inventory changed reports all of it as TR-181's ``Hosts.Host`` and ``DNS.SD.Service``
+tables (devices not seen this cycle stay with ``Active`` false until forgotten after a week) with
+its ``InventoryHash``: the cloud
 folds each report on its own, without diffs that a lost or re-ordered report could break. A run
 that found exactly what the last full report said sends the hash and ``Unchanged`` only (the cloud
 moves last-seen on), and at least every ``full_every_s`` the whole inventory goes again, so that a
@@ -13,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
-import msgspec
 from msgspec import Meta
 
 from protocol import ProbeName
-from protocol.samples import UNSET, DiscoveryData, Host
+from protocol.samples import UNSET, DiscoveryData
 
-from ..discovery import Device, Inventory, SweepOptions, inventory_hash, run_cycle
+from ..discovery import Device, Inventory, KnownHost, SweepOptions, inventory_hash, run_cycle, tables
 from ..discovery.const import DEFAULT_SWEEP_RATE_PPS, INVENTORY_FILE, MAX_SWEEP_HOSTS
 from .base import Probe, ProbeOptions, ProbeResult, Requirements, register
 
@@ -88,7 +88,7 @@ class DiscoveryProbe(Probe):
         """
         return await self._run(scheduled=False)
 
-    def _fold(self, devices: list[Device], now: float, scheduled: bool) -> list[dict[str, Any]]:
+    def _fold(self, devices: list[Device], now: float, scheduled: bool) -> list[KnownHost]:
         inventory = Inventory(self.state_dir / INVENTORY_FILE if self.state_dir else None)
         return inventory.update(devices, now, save=scheduled)
 
@@ -105,15 +105,16 @@ class DiscoveryProbe(Probe):
         unchanged = scheduled and digest == self._last_hash and now - self._last_full < self.full_every_s
         if not unchanged and scheduled:
             self._last_hash, self._last_full = digest, now
+        counters = result.counters
+        # The inventory file's entries, typed (an entry an older agent wrote is checked here).
+        table, dns = (UNSET, UNSET) if unchanged else tables(hosts, counters)
         data = DiscoveryData(
-            HostNumberOfEntries=len(hosts),
-            ActiveHosts=sum(1 for h in hosts if h["Active"]),
+            Hosts=table,
+            DNS=dns,
             InventoryHash=digest,
             Methods=dict(result.methods),
-            Counters=dict(result.counters),
+            Counters=dict(counters),
             DurationS=result.duration_s,
             Unchanged=True if unchanged else UNSET,
-            # The inventory file's entries, typed (an entry an older agent wrote is checked here).
-            Hosts=UNSET if unchanged else [msgspec.convert(h, Host) for h in hosts],
         )
         return ProbeResult.of(data)

@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Mapping
 from typing import Annotated, ClassVar
 
+import msgspec
 from msgspec import Meta
 
 from protocol import ProbeName
+from protocol.samples.connectivity import DNSData, NSLookupRun
 
 from ..connectivity.nslookup import ns_lookup
 from .base import COMPLETE, Probe, ProbeOptions, ProbeResult, Requirements, register
@@ -32,8 +34,10 @@ class DnsOptions(ProbeOptions, frozen=True):
 class DnsProbe(Probe):
     """NSLookup of configured names against a configured (or the system's) resolver, on a schedule.
 
-    Its status is ``Complete`` when every name resolved, else the first failing result's status
-    (``Error_Timeout``, ``Error_HostNameNotResolved``…); ``Lookups`` holds every result.
+    Its status says whether the lookups ran: ``Complete``, or when no lookup could run at all the
+    first one's NSLookupDiagnostics ``Status`` (``Error_DNSServerNotResolved``). How each name went
+    is its own ``Result.{i}.Status`` in ``Lookups``: a per-result value (``Error_Timeout``) is not a
+    value of the top-level enumeration, so it never becomes the sample's status.
     """
 
     name = ProbeName.DNS
@@ -53,8 +57,7 @@ class DnsProbe(Probe):
         failed = [r for r in lookups if r.status != COMPLETE]
         if failed and len(failed) == len(lookups):
             return failed[0]
-        data = {"Lookups": [r.data for r in lookups]}
-        # The schedule's status says whether names resolved: the first failing result's status.
-        statuses = [res["Status"] for r in lookups for res in r.data.get("Result", [])]
-        bad = next((s for s in statuses if s != "Success"), None)
-        return ProbeResult(status=bad or COMPLETE, data=data)
+        runs = [
+            msgspec.structs.replace(msgspec.convert(r.data, NSLookupRun), Status=r.status) for r in lookups
+        ]
+        return ProbeResult.of(DNSData(Lookups=runs))

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
+import msgspec
 from msgspec import Meta
 
 from protocol import ProbeName
+from protocol.samples import HTTPCheck, HttpData
 
 from ..connectivity.http_timing import http_check
 from .base import Probe, ProbeOptions, ProbeResult, register
@@ -45,4 +47,5 @@ class HttpProbe(Probe):
         checks = await asyncio.gather(*(http_check(u) for u in self.urls))
         if len(checks) == 1:
             return checks[0]
-        return ProbeResult(data={"Checks": [{"Status": c.status, **c.data} for c in checks]})
+        each = [msgspec.convert({**c.data, "Status": c.status}, HTTPCheck) for c in checks]
+        return ProbeResult.of(HttpData(Checks=each))

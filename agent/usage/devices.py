@@ -87,13 +87,17 @@ class DeviceUsagePoller:
         if not acct:
             reason = enable_accounting() if self.enable_accounting else "nf_conntrack_acct is 0"
             if reason is not None:
-                return self._due(ProbeResult.error("Error_AccountingOff", reason, Method="conntrack"))
+                return self._due(
+                    ProbeResult.error("Error_AccountingOff", reason, DeviceUsageData(Method="conntrack"))
+                )
         try:
             topo = self._topology()
             table = dump(topo)
             macs = neighbours()
         except ConntrackUnavailable as exc:
-            return self._due(ProbeResult.error("Error_NoConntrack", str(exc), Method="conntrack"))
+            return self._due(
+                ProbeResult.error("Error_NoConntrack", str(exc), DeviceUsageData(Method="conntrack"))
+            )
         events = []
         if table.without_counters:
             events.append(f"{table.without_counters} connections without counters (older than accounting)")
@@ -110,14 +114,18 @@ class DeviceUsagePoller:
             try:
                 self._capture = Capture(interface, topo.lan)
             except CaptureUnavailable as exc:
-                return self._due(ProbeResult.error("Error_NoCapture", str(exc), Method="capture"))
+                return self._due(
+                    ProbeResult.error("Error_NoCapture", str(exc), DeviceUsageData(Method="capture"))
+                )
         capture = self._capture
         try:
             flows = capture.flows()
         except CaptureUnavailable as exc:  # the capture thread stopped (interface gone, ...)
             capture.close()
             self._capture = None  # the next poll opens a new capture
-            return self._due(ProbeResult.error("Error_NoCapture", str(exc), Method="capture"))
+            return self._due(
+                ProbeResult.error("Error_NoCapture", str(exc), DeviceUsageData(Method="capture"))
+            )
         events = (
             [f"{capture.dropped} packets missed (the capture could not keep up)"] if capture.dropped else []
         )

@@ -21,7 +21,15 @@ class InventoryDevice(Base):
     agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(17), default="")
+    #: Every address (TR-181's ``IPv4Address``/``IPv6Address`` tables); ``ip_address`` the primary.
     ips: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ip_address: Mapped[str] = mapped_column(String(45), default="", server_default="")
+    #: TR-181 ``ActiveLastChange``; None when the agent did not say (older agents, unknown time).
+    active_last_change: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: TR-181 ``InterfaceType`` (``Ethernet``, ``Wi-Fi``, ``Other``...) and ``Layer3Interface``
+    #: (``Device.IP.Interface.N`` on the agent's own numbering).
+    interface_type: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    layer3_interface: Mapped[str] = mapped_column(String(256), default="", server_default="")
     hostname: Mapped[str] = mapped_column(String(255), default="")
     vendor: Mapped[str] = mapped_column(String(255), default="")
     random_mac: Mapped[bool] = mapped_column(default=False)

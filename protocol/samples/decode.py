@@ -148,10 +148,10 @@ def salvage(kind: type[S], value: object, probe: str = "") -> S | None:
 
 @cache
 def _fields(kind: type[msgspec.Struct]) -> dict[str, tuple[Any, int | None]]:
-    """Each field's type, and the longest text it takes when it is a bounded text."""
+    """Each field's type, and the longest text it takes when it is a bounded text, by wire name."""
     hints = typing.get_type_hints(kind, include_extras=True)
     info = typing.cast(mi.StructType, mi.type_info(kind))
-    return {f.name: (hints[f.name], _text_limit(f.type)) for f in info.fields}
+    return {f.encode_name: (hints[f.name], _text_limit(f.type)) for f in info.fields}
 
 
 def _text_limit(kind: mi.Type) -> int | None:

@@ -1,12 +1,10 @@
 """The field types every sample kind is built from: bounded numbers, times and texts.
 
 Each field of a sample is ``Maybe[...]``: absent (``UNSET``, never encoded) unless the agent has a
-value, because error samples carry partial data and a newer agent may leave a field out. Where the
-agent sends an explicit ``null`` (a Wi-Fi SNR it could not work out, a TCP connection that never
-opened) the type says ``| None`` too. Bounds are what every store can hold and what the agent can
-send: TR-181's where its names are used and the agent keeps to them; where the agent sends more
-(host names up to 128 characters where TR-181 has 64, milliseconds as floats where TR-181 has
-unsignedInt) the bound is the agent's and issue 19 brings the two together.
+value, because error samples carry partial data and a newer agent may leave a field out. Bounds
+and types are TR-181's where its names are used (``unsignedInt`` milliseconds, TR-106 ``dateTime``
+with the unknown time for a moment that never came, references as paths); our extensions carry the
+``X_HOMEDIAG-DEV_`` prefix (protocol/tr181.py, docs/tr181.md) and bounds every store can hold.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""What is in the home: the ``discovery`` sample's ``Device.Hosts.Host.{i}`` entries with their
-DNS-SD services (``Device.DNS.SD.Service.{i}``), UPnP and IPP details, and the ``discover`` and
-``printer_check`` commands (agent/discovery/).
+"""What is in the home: the ``discovery`` sample, rooted at TR-181's ``Device.``: the
+``Hosts.Host.{i}`` table and the ``DNS.SD.Service.{i}`` table, joined by each service's ``Host``
+references; UPnP and IPP details under vendor names; the ``discover`` and ``printer_check`` commands
+(agent/discovery/).
 
-Text bounds are the agent's sanitiser's (agent/discovery/const.py) with room to spare: where TR-181
-is tighter (``HostName`` 64, ``InstanceName`` 63) the agent sends up to 128 characters today.
+Types and lengths are TR-181 2.19's (``HostName`` 64, ``InstanceName`` 63, ``ApplicationProtocol``
+15): the agent cuts longer text and counts it in the sample's ``Counters``. Every name the model
+lacks is a vendor extension (:func:`protocol.tr181.vendor`). An older agent's shape (a ``Hosts``
+list with per-host ``Services``) is read through :func:`.legacy_inventory.upgrade_discovery`.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from ..tr181 import vendor
 from .base import SampleData
 from .fields import (
     UNSET,
     Address,
     Count,
+    DateTime,
     Maybe,
     Message,
     Name,
@@ -27,6 +32,8 @@ from .fields import (
     Url,
     WireTime,
 )
+from .legacy import RESHAPE
+from .legacy_inventory import upgrade_discovery
 
 #: The agent's key of a device (``mac-...`` or ``dev-...``): stable across cycles.
 DeviceKey = Annotated[str, Meta(max_length=64)]
@@ -36,17 +43,56 @@ TextRecord = Annotated[
 ]
 Texts = Annotated[list[ShortText], Meta(max_length=256)]
 Seconds = Annotated[float, Meta(ge=0, le=3600)]
+#: TR-181 ``string(:256)`` references (``Device.IP.Interface.2``, ``Device.Hosts.Host.3``).
+Reference = Annotated[str, Meta(max_length=256)]
+#: ``Device.Hosts.Host.{i}.HostName`` is ``string(:64)``.
+HostName = Annotated[str, Meta(max_length=64)]
+#: ``Device.DNS.SD.Service.{i}.InstanceName`` is ``string(:63)`` (RFC 6763 section 4.1.1).
+InstanceName = Annotated[str, Meta(max_length=63)]
+#: ``ApplicationProtocol`` is ``string(:15)``: a DNS-SD service name (RFC 6763 section 7.2).
+ApplicationProtocol = Annotated[str, Meta(max_length=15)]
+DomainName = Annotated[str, Meta(max_length=256)]
+UInt16 = Annotated[int, Meta(ge=0, le=65535)]
+#: ``TimeToLive`` is ``unsignedInt(:2147483647)`` (RFC 2181 section 8).
+TimeToLive = Annotated[int, Meta(ge=0, le=2_147_483_647)]
+#: ``Hosts.Host.{i}.InterfaceType``: the model's enumeration.
+InterfaceType = Literal["Ethernet", "G.hn", "HPNA", "HomePlug", "MoCA", "UPA", "Wi-Fi", "Other"]
+#: ``DNS.SD.Service.{i}.Status``: the model's enumeration.
+ServiceStatus = Literal["LeaseActive", "GoodbyeReceived", "LeaseExpired"]
+
+MAX_HOSTS = 1024
+MAX_SERVICES = 4096
+MAX_ADDRESSES = 64
+
+
+class TextRecordEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.DNS.SD.Service.{i}.TextRecord.{i}`` (RFC 6763 section 6: one ``key=value``)."""
+
+    Key: Maybe[Annotated[str, Meta(max_length=255)]] = UNSET
+    Value: Maybe[Annotated[str, Meta(max_length=255)]] = UNSET
 
 
 class Service(msgspec.Struct, frozen=True, kw_only=True):
-    """``Device.DNS.SD.Service.{i}`` (TR-181), with its DNS-SD ``Type`` (``_ipp._tcp``)."""
+    """``Device.DNS.SD.Service.{i}`` (TR-181): a resolved instance with its SRV record's fields,
+    and its DNS-SD type (``_ipp._tcp``) as a vendor extension."""
 
-    InstanceName: Maybe[Name] = UNSET
-    ApplicationProtocol: Maybe[Name] = UNSET
+    InstanceName: Maybe[InstanceName] = UNSET
+    ApplicationProtocol: Maybe[ApplicationProtocol] = UNSET
     TransportProtocol: Maybe[Literal["TCP", "UDP"]] = UNSET
+    Domain: Maybe[DomainName] = UNSET
     Port: Maybe[Port] = UNSET
-    TextRecord: Maybe[TextRecord] = UNSET
-    Type: Maybe[Name] = UNSET
+    #: The SRV target, a FQDN with its trailing dot (RFC 2782).
+    Target: Maybe[DomainName] = UNSET
+    Status: Maybe[ServiceStatus] = UNSET
+    LastUpdate: Maybe[DateTime] = UNSET
+    #: ``Device.Hosts.Host.{i}`` of this sample's ``Hosts.Host`` table (a list of references).
+    Host: Maybe[Annotated[list[Reference], Meta(max_length=16)]] = UNSET
+    TimeToLive: Maybe[TimeToLive] = UNSET
+    Priority: Maybe[UInt16] = UNSET
+    Weight: Maybe[UInt16] = UNSET
+    TextRecordNumberOfEntries: Maybe[Count] = UNSET
+    TextRecord: Maybe[Annotated[list[TextRecordEntry], Meta(max_length=64)]] = UNSET
+    Type: Maybe[Name] = msgspec.field(default=UNSET, name=vendor("Type"))
 
 
 class UPnP(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,42 +141,89 @@ class Printer(msgspec.Struct, frozen=True, kw_only=True):
     txt: Maybe[TextRecord] = UNSET
 
 
-class Host(msgspec.Struct, frozen=True, kw_only=True):
-    """``Device.Hosts.Host.{i}`` (TR-181) with what discovery learnt about it.
+class HostAddress(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.Hosts.Host.{i}.IPv4Address.{i}`` / ``IPv6Address.{i}``."""
 
-    ``IPAddress`` is every address seen (TR-181 has one, and the address tables: issue 19).
+    IPAddress: Maybe[Address] = UNSET
+
+
+class Host(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.Hosts.Host.{i}`` (TR-181) with what discovery learnt about it (vendor names).
+
+    ``IPAddress`` is the primary address (the first IPv4 one); every address is in the tables.
+    ``Layer1Interface`` is the model's empty string: the agent cannot tell which port or radio of
+    which box a host hangs off. ``AddressSource`` was deleted from the model in 2.15.
     """
 
-    Key: Maybe[DeviceKey] = UNSET
     PhysAddress: Maybe[PhysAddress] = UNSET
-    IPAddress: Maybe[Annotated[list[Address], Meta(max_length=64)]] = UNSET
-    HostName: Maybe[Name] = UNSET
+    IPAddress: Maybe[Address] = UNSET
+    Layer1Interface: Maybe[Reference] = UNSET
+    Layer3Interface: Maybe[Reference] = UNSET
+    InterfaceType: Maybe[InterfaceType] = UNSET
+    HostName: Maybe[HostName] = UNSET
     Active: Maybe[bool] = UNSET
-    Vendor: Maybe[ShortText] = UNSET
-    RandomMAC: Maybe[bool] = UNSET
-    Kind: Maybe[Name] = UNSET
-    KindEvidence: Maybe[Texts] = UNSET
-    Sources: Maybe[Annotated[list[Name], Meta(max_length=64)]] = UNSET
-    FirstSeen: Maybe[WireTime] = UNSET
-    LastSeen: Maybe[WireTime] = UNSET
-    Services: Maybe[Annotated[list[Service], Meta(max_length=256)]] = UNSET
-    UPnP: Maybe[UPnP | None] = UNSET
-    Printer: Maybe[Printer | None] = UNSET
+    ActiveLastChange: Maybe[DateTime] = UNSET
+    IPv4AddressNumberOfEntries: Maybe[Count] = UNSET
+    IPv6AddressNumberOfEntries: Maybe[Count] = UNSET
+    IPv4Address: Maybe[Annotated[list[HostAddress], Meta(max_length=MAX_ADDRESSES)]] = UNSET
+    IPv6Address: Maybe[Annotated[list[HostAddress], Meta(max_length=MAX_ADDRESSES)]] = UNSET
+    Key: Maybe[DeviceKey] = msgspec.field(default=UNSET, name=vendor("Key"))
+    Vendor: Maybe[ShortText] = msgspec.field(default=UNSET, name=vendor("Vendor"))
+    RandomMAC: Maybe[bool] = msgspec.field(default=UNSET, name=vendor("RandomMAC"))
+    Kind: Maybe[Name] = msgspec.field(default=UNSET, name=vendor("Kind"))
+    KindEvidence: Maybe[Texts] = msgspec.field(default=UNSET, name=vendor("KindEvidence"))
+    Sources: Maybe[Annotated[list[Name], Meta(max_length=64)]] = msgspec.field(
+        default=UNSET, name=vendor("Sources")
+    )
+    FirstSeen: Maybe[WireTime] = msgspec.field(default=UNSET, name=vendor("FirstSeen"))
+    LastSeen: Maybe[WireTime] = msgspec.field(default=UNSET, name=vendor("LastSeen"))
+    UPnP: Maybe[UPnP | None] = msgspec.field(default=UNSET, name=vendor("UPnP"))
+    Printer: Maybe[Printer | None] = msgspec.field(default=UNSET, name=vendor("Printer"))
+
+
+class Hosts(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.Hosts.``: the table, its entry count, and how many are active (ours)."""
+
+    HostNumberOfEntries: Maybe[Count] = UNSET
+    ActiveHosts: Maybe[Count] = msgspec.field(default=UNSET, name=vendor("ActiveHosts"))
+    Host: Maybe[Annotated[list[Host], Meta(max_length=MAX_HOSTS)]] = UNSET
+
+
+class DNSSD(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.DNS.SD.``: the services found, each pointing at its hosts."""
+
+    ServiceNumberOfEntries: Maybe[Count] = UNSET
+    Service: Maybe[Annotated[list[Service], Meta(max_length=MAX_SERVICES)]] = UNSET
+
+
+class DNS(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.DNS.``: only its ``SD`` object."""
+
+    SD: Maybe[DNSSD] = UNSET
 
 
 class DiscoveryData(SampleData, frozen=True, kw_only=True):
-    """``discovery``: the whole inventory (``Hosts``), or its hash and ``Unchanged`` only."""
+    """``discovery`` (data rooted at ``Device.``): the whole inventory (``Hosts`` and ``DNS``), or
+    its hash and ``Unchanged`` only."""
 
-    HostNumberOfEntries: Maybe[Count] = UNSET
-    ActiveHosts: Maybe[Count] = UNSET
-    InventoryHash: Maybe[Annotated[str, Meta(max_length=128)]] = UNSET
+    Hosts: Maybe[Hosts] = UNSET
+    DNS: Maybe[DNS] = UNSET
+    InventoryHash: Maybe[Annotated[str, Meta(max_length=128)]] = msgspec.field(
+        default=UNSET, name=vendor("InventoryHash")
+    )
     #: Each method's outcome: ``Complete``, ``Disabled`` or ``Error_...: why``.
-    Methods: Maybe[Annotated[dict[Name, Message], Meta(max_length=64)]] = UNSET
-    #: Bad input met this cycle, by reason (``txt_binary``, ``name_truncated``...).
-    Counters: Maybe[Annotated[dict[Name, Count], Meta(max_length=1024)]] = UNSET
-    DurationS: Maybe[Seconds] = UNSET
-    Unchanged: Maybe[bool] = UNSET
-    Hosts: Maybe[Annotated[list[Host], Meta(max_length=1024)]] = UNSET
+    Methods: Maybe[Annotated[dict[Name, Message], Meta(max_length=64)]] = msgspec.field(
+        default=UNSET, name=vendor("Methods")
+    )
+    #: Bad input met this cycle, by reason (``txt_binary``, ``hostname_truncated``...).
+    Counters: Maybe[Annotated[dict[Name, Count], Meta(max_length=1024)]] = msgspec.field(
+        default=UNSET, name=vendor("Counters")
+    )
+    DurationS: Maybe[Seconds] = msgspec.field(default=UNSET, name=vendor("DurationS"))
+    Unchanged: Maybe[bool] = msgspec.field(default=UNSET, name=vendor("Unchanged"))
+
+
+RESHAPE["discovery"] = upgrade_discovery
 
 
 class FoundService(msgspec.Struct, frozen=True, kw_only=True):
@@ -171,13 +264,18 @@ class DiscoverResult(SampleData, frozen=True, kw_only=True):
 
 
 __all__ = [
+    "DNS",
+    "DNSSD",
     "DiscoverResult",
     "DiscoveryData",
     "FoundDevice",
     "FoundService",
     "Host",
+    "HostAddress",
+    "Hosts",
     "Marker",
     "Printer",
     "Service",
+    "TextRecordEntry",
     "UPnP",
 ]

@@ -5,8 +5,8 @@ are generic, read from each kind's Struct, so a field renamed or retyped later n
 
 - a name the Struct now sends as a vendor extension (``LossPercent`` is ``X_HOMEDIAG-DEV_LossPercent``)
   is taken under its old, unprefixed name;
-- a float where TR-181 has ``unsignedInt`` milliseconds is rounded;
-- a comma-separated text where the model has a list (``RTTimes``) is split;
+- a float where TR-181 has ``unsignedInt`` milliseconds is rounded (an answer is at least 1 ms);
+- a comma-separated text where the model has a list (``RTTimes``, ``IPAddresses``) is split;
 - a list where the model has one value (``Hosts.Host.{i}.IPAddress``) gives its first item;
 - ``null`` where TR-106 has the unknown time becomes ``0001-01-01T00:00:00Z``, and a ``null`` that
   the field no longer takes (a Wi-Fi ``SNR`` it could not work out) is left out, as today's agent does.
@@ -18,6 +18,7 @@ a candidate: it is still checked against the Struct, and what does not fit is re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -30,9 +31,57 @@ from ..tr181 import UNKNOWN_TIME, VENDOR_PREFIX
 __all__ = ["RESHAPE", "upgrade"]
 
 _DROP: Any = object()
+_INTERFACE_PATH = re.compile(r"^(Device\.IP\.Interface\.\d+)?$")
+
+
+def _transfer(received: bool) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Download/Upload before TR-143's exact outputs: ``Interface`` was the OS name (not a path:
+    left out), the interface totals a difference that could go below zero (a counter reset:
+    unknown, so left out), and each connection's payload was ``TestBytes``."""
+    moved = "TestBytesReceived" if received else "TestBytesSent"
+
+    def reshape(data: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(data.get("Interface"), str) and not _INTERFACE_PATH.match(data["Interface"]):
+            del data["Interface"]
+        for total in ("TotalBytesReceived", "TotalBytesSent"):
+            if isinstance(data.get(total), int) and data[total] < 0:
+                del data[total]
+        connections = data.get("PerConnectionResult")
+        if isinstance(connections, list):
+            data["PerConnectionResult"] = [
+                {(moved if k == "TestBytes" else k): v for k, v in c.items()} if isinstance(c, dict) else c
+                for c in connections
+            ]
+        return data
+
+    return reshape
+
+
+_WIFI_STATS = ("SignalStrength", "Noise", "SNR", "LastDataDownlinkRate", "LastDataUplinkRate")
+
+
+def _wifi(data: dict[str, Any]) -> dict[str, Any]:
+    """Wi-Fi before ``WiFi.EndPoint.{i}.Stats.``: the figures sat at the top, by OS interface."""
+    if isinstance(data.get("Interface"), str) and not _INTERFACE_PATH.match(data["Interface"]):
+        del data["Interface"]
+    if "Stats" not in data and any(name in data for name in _WIFI_STATS):
+        data["Stats"] = {name: data.pop(name) for name in _WIFI_STATS if name in data}
+    stats = data.get("Stats")
+    if isinstance(stats, dict):
+        for rate in ("LastDataDownlinkRate", "LastDataUplinkRate"):  # the model's range, as today
+            if isinstance(stats.get(rate), int | float) and stats[rate] > 0:
+                stats[rate] = min(max(round(stats[rate]), 1000), 600_000)
+    return data
+
 
 #: Kind name -> a function turning that kind's old structure into today's (before the generic rules).
-RESHAPE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+RESHAPE: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "download": _transfer(received=True),
+    "download_test": _transfer(received=True),
+    "upload": _transfer(received=False),
+    "upload_test": _transfer(received=False),
+    "wifi": _wifi,
+}
 
 
 def upgrade(kind: type[msgspec.Struct], data: Mapping[str, Any], name: str = "") -> dict[str, Any]:
@@ -84,11 +133,15 @@ def _value(kind: mi.Type, value: Any) -> Any:
             item = option.item_type
             if isinstance(value, list):
                 return [v for v in (_value(item, v) for v in value) if v is not _DROP]
-            if isinstance(value, str) and _options(item) and isinstance(_options(item)[0], mi.IntType):
+            items = _options(item)
+            if isinstance(value, str) and items and isinstance(items[0], mi.IntType):
                 return _ints(value)
+            if isinstance(value, str) and items and isinstance(items[0], mi.StrType):
+                return [part.strip() for part in value.split(",") if part.strip()]
     kinds = {type(t) for t in options}
     if isinstance(value, float) and mi.IntType in kinds and mi.FloatType not in kinds:
-        return round(value)
+        # As today's agent rounds: 0 means "no answer", so an answer under half a unit is 1.
+        return max(1, round(value)) if value > 0 else round(value)
     if isinstance(value, list) and mi.StrType in kinds and mi.ListType not in kinds:
         return value[0] if value else ""
     return value

@@ -3,7 +3,8 @@ the ``usage_snapshot`` command (agent/probes/{netdev,usage,device_usage}.py, age
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -13,6 +14,7 @@ from .fields import (
     UNSET,
     Address,
     ByteCount,
+    Count,
     Counter64,
     DateTime,
     Maybe,
@@ -20,6 +22,7 @@ from .fields import (
     ShortText,
     WireTime,
 )
+from .legacy import RESHAPE
 
 #: A MAC address, or ``other`` for traffic the gateway could not tie to one device.
 PhysAddress = Annotated[str, Meta(max_length=64)]
@@ -28,26 +31,68 @@ TrafficClass = Annotated[str, Meta(max_length=64)]
 Events = Annotated[list[ShortText], Meta(max_length=256)]
 
 
+#: TR-181 ``unsignedInt`` counters (``ErrorsSent``...): 32 bits, wrapping like SNMP's Counter32.
+Counter32 = Annotated[int, Meta(ge=0, le=2**32 - 1)]
+#: ``Device.IP.Interface.{i}.Status``.
+InterfaceStatus = Literal["Up", "Down", "Unknown", "Dormant", "NotPresent", "LowerLayerDown", "Error"]
+
+
 class InterfaceStats(msgspec.Struct, frozen=True, kw_only=True):
     """``Device.IP.Interface.{i}.Stats`` (TR-181) as the kernel counts them: raw, never reset.
 
-    TR-181 has ``ErrorsSent``... as ``unsignedInt``; Linux keeps 64-bit counters, sent as they are.
+    Bytes and packets are ``unsignedLong`` (Linux's 64-bit counters as they are); errors and
+    discards are ``unsignedInt`` in the model, so the agent sends them modulo 2^32.
     """
 
     BytesSent: Maybe[Counter64] = UNSET
     BytesReceived: Maybe[Counter64] = UNSET
     PacketsSent: Maybe[Counter64] = UNSET
     PacketsReceived: Maybe[Counter64] = UNSET
-    ErrorsSent: Maybe[Counter64] = UNSET
-    ErrorsReceived: Maybe[Counter64] = UNSET
-    DiscardPacketsSent: Maybe[Counter64] = UNSET
-    DiscardPacketsReceived: Maybe[Counter64] = UNSET
+    ErrorsSent: Maybe[Counter32] = UNSET
+    ErrorsReceived: Maybe[Counter32] = UNSET
+    DiscardPacketsSent: Maybe[Counter32] = UNSET
+    DiscardPacketsReceived: Maybe[Counter32] = UNSET
+
+
+class IPInterface(msgspec.Struct, frozen=True, kw_only=True):
+    """``Device.IP.Interface.{i}``: the OS name, its state and its counters."""
+
+    Name: Maybe[Annotated[str, Meta(max_length=64)]] = UNSET
+    Status: Maybe[InterfaceStatus] = UNSET
+    Type: Maybe[Literal["Normal", "Loopback", "Tunnel"]] = UNSET
+    Loopback: Maybe[bool] = UNSET
+    #: Left out for an interface the probe's options leave out (its row keeps the numbering).
+    Stats: Maybe[InterfaceStats] = UNSET
 
 
 class NetDevData(SampleData, frozen=True, kw_only=True):
-    """``netdev``: every interface's counters, by interface name."""
+    """``netdev`` (data rooted at ``Device.IP.``): the ``Interface`` table in ifindex order, so the
+    N-th entry is ``Device.IP.Interface.N`` (agent/usage/interfaces.py)."""
 
-    Interface: Maybe[Annotated[dict[Name, InterfaceStats], Meta(max_length=1024)]] = UNSET
+    InterfaceNumberOfEntries: Maybe[Count] = UNSET
+    Interface: Maybe[Annotated[list[IPInterface], Meta(max_length=1024)]] = UNSET
+
+
+def upgrade_netdev(data: dict[str, Any]) -> dict[str, Any]:
+    """An older agent's ``netdev`` (``Interface`` keyed by OS name, 64-bit error counters) as
+    today's table, in name order (the older agent did not say the ifindex)."""
+    old = data.get("Interface")
+    if not isinstance(old, Mapping):
+        return data
+    rows: list[Any] = []
+    for name, stats in sorted(old.items()):
+        wrapped = stats
+        if isinstance(stats, Mapping):
+            wrapped = {
+                k: v % 2**32 if k in _COUNTER32 and isinstance(v, int) and v >= 0 else v
+                for k, v in stats.items()
+            }
+        rows.append({"Name": name, "Stats": wrapped})
+    return {**data, "InterfaceNumberOfEntries": len(rows), "Interface": rows}
+
+
+_COUNTER32 = frozenset({"ErrorsSent", "ErrorsReceived", "DiscardPacketsSent", "DiscardPacketsReceived"})
+RESHAPE["netdev"] = upgrade_netdev
 
 
 class UsageData(SampleData, frozen=True, kw_only=True):
@@ -143,6 +188,7 @@ __all__ = [
     "DeviceBreakdown",
     "DeviceUsageData",
     "DeviceUsageHour",
+    "IPInterface",
     "InterfaceStats",
     "NetDevData",
     "UsageData",

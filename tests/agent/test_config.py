@@ -8,6 +8,7 @@ import pytest
 
 from agent import ConfigError, load_config
 from agent.probes import ProbeConfigError, create
+from agent.usage.interfaces import interface_path
 
 
 def test_file_and_environment(tmp_path: Path) -> None:
@@ -66,5 +67,12 @@ async def test_netdev_reports_tr181_counters() -> None:
     probe = create("netdev", {"interfaces": ["lo"]})
     result = await probe.run()
     assert result is not None and result.status == "Complete"
-    assert list(result.data["Interface"]) == ["lo"]
-    assert result.data["Interface"]["lo"]["BytesSent"] >= 0
+    table = result.data["Interface"]
+    assert result.data["InterfaceNumberOfEntries"] == len(table)
+    by_name = {row["Name"]: (n, row) for n, row in enumerate(table, start=1)}
+    number, lo = by_name["lo"]
+    assert interface_path("lo") == f"Device.IP.Interface.{number}", "the table is numbered as references are"
+    assert lo["Stats"]["BytesSent"] >= 0 and lo["Type"] == "Loopback" and lo["Status"] == "Up"
+    assert all("Stats" not in row for name, (_n, row) in by_name.items() if name != "lo"), (
+        "a row the options leave out keeps its place, without counters"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 
 from agent.connectivity.http_timing import http_check
 from agent.connectivity.nslookup import ns_lookup, system_resolver
+from agent.probes import create
+from agent.probes import dns as dns_probe
+from protocol.tr181 import vendor
 
 RECORDS = {"cloud.homediag.test.": "10.213.254.10"}
 
@@ -60,7 +64,7 @@ async def test_an_answer_with_tr181_fields(resolver: tuple[_Resolver, int]) -> N
     assert result.status == "Complete" and result.data["SuccessCount"] == 2
     first = result.data["Result"][0]
     assert first["Status"] == "Success" and first["AnswerType"] == "Authoritative"
-    assert first["IPAddresses"] == "10.213.254.10" and first["HostNameReturned"] == "cloud.homediag.test"
+    assert first["IPAddresses"] == ["10.213.254.10"] and first["HostNameReturned"] == "cloud.homediag.test"
     assert first["DNSServerIP"] == "127.0.0.1" and 0 < first["ResponseTime"] < 1000
 
 
@@ -68,10 +72,47 @@ async def test_nxdomain_and_a_silent_server(resolver: tuple[_Resolver, int]) -> 
     server, port = resolver
     missing = await ns_lookup("nope.homediag.test", server="127.0.0.1", port=port)
     assert missing.data["Result"][0]["Status"] == "Error_HostNameNotResolved"
-    assert missing.data["Result"][0]["RCode"] == "NXDOMAIN"
+    assert missing.data["Result"][0][vendor("RCode")] == "NXDOMAIN"
     server.mute = True
     silent = await ns_lookup("cloud.homediag.test", server="127.0.0.1", port=port, timeout_s=0.2)
     assert silent.status == "Complete" and silent.data["Result"][0]["Status"] == "Error_Timeout"
+    assert silent.data["Result"][0]["ResponseTime"] == 0  # TR-181: 0 when no response was received
+
+
+def _closed_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_nothing_listening_is_dns_server_not_available_at_once() -> None:
+    # The ICMP port-unreachable only reaches a connected UDP socket; an unconnected one (dnspython's
+    # own) waits out the whole timeout and says Error_Timeout.
+    timeout_s = 10.0
+    started = asyncio.get_running_loop().time()
+    result = await ns_lookup(
+        "cloud.homediag.test", server="127.0.0.1", port=_closed_udp_port(), timeout_s=timeout_s
+    )
+    elapsed = asyncio.get_running_loop().time() - started
+    (answer,) = result.data["Result"]
+    assert result.status == "Complete" and answer["Status"] == "Error_DNSServerNotAvailable"
+    assert answer["ResponseTime"] == 0 and "port unreachable" in answer[vendor("Message")]
+    assert elapsed < timeout_s / 2, "it waited for the whole timeout"
+
+
+async def test_the_dns_probe_keeps_per_result_statuses_out_of_its_own(
+    resolver: tuple[_Resolver, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, port = resolver
+    server.mute = True
+    monkeypatch.setattr(dns_probe, "ns_lookup", functools.partial(ns_lookup, port=port))
+    probe = create("dns", {"names": ["cloud.homediag.test"], "server": "127.0.0.1", "timeout_s": 0.2})
+    result = await probe.run()
+    assert result is not None
+    # The lookups ran: Complete; Error_Timeout is a value of Result.{i}.Status only (TR-181).
+    assert result.status == "Complete"
+    (lookup,) = result.data["Lookups"]
+    assert lookup["Status"] == "Complete" and lookup["Result"][0]["Status"] == "Error_Timeout"
 
 
 def test_the_system_resolver_comes_from_resolv_conf(tmp_path: Path) -> None:

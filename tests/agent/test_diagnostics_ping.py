@@ -21,6 +21,9 @@ from agent.connectivity.icmp import (
 )
 from agent.connectivity.ipping import EchoStats, ip_ping, jitter_ms, ping_data
 from agent.probes import ProbeConfigError, create
+from protocol.tr181 import vendor
+
+METHOD, LOSS, MESSAGE = vendor("Method"), vendor("LossPercent"), vendor("Message")
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="raw ICMP needs CAP_NET_RAW")
 
@@ -38,11 +41,18 @@ def test_jitter_is_the_mean_difference_of_consecutive_round_trips() -> None:
 
 def test_tr181_fields_and_units() -> None:
     data = ping_data("h", "10.0.0.1", "ICMPRaw", 4, EchoStats(sent=4, rtts_ms=[1.0, 2.0, 3.0]))
-    assert data["SuccessCount"] == 3 and data["FailureCount"] == 1 and data["LossPercent"] == 25.0
-    assert data["AverageResponseTime"] == 2.0 and data["MinimumResponseTime"] == 1.0
+    assert data["SuccessCount"] == 3 and data["FailureCount"] == 1 and data[LOSS] == 25.0
+    assert data["AverageResponseTime"] == 2 and data["MinimumResponseTime"] == 1
+    assert all(isinstance(data[k], int) for k in ("AverageResponseTime", "MaximumResponseTime"))
     assert data["MaximumResponseTimeDetailed"] == 3000  # microseconds, as TR-181's ...Detailed
+    assert data[METHOD] == "ICMPRaw" and "Method" not in data and "LossPercent" not in data
+    fast = ping_data("h", "10.0.0.1", "ICMPRaw", 1, EchoStats(sent=1, rtts_ms=[0.2]))
+    assert fast["AverageResponseTime"] == 1 and fast["AverageResponseTimeDetailed"] == 200  # 0: no answer
     none = ping_data("h", "10.0.0.1", "ICMPRaw", 2, EchoStats(sent=2))
-    assert none["SuccessCount"] == 0 and "AverageResponseTime" not in none
+    # TR-181: with no answer the response times MUST be zero, so they are there, and zero.
+    assert none["SuccessCount"] == 0 and none["FailureCount"] == 2
+    times = ("Average", "Minimum", "Maximum")
+    assert all(none[f"{t}ResponseTime"] == 0 and none[f"{t}ResponseTimeDetailed"] == 0 for t in times)
 
 
 def _ip(src: str, payload: bytes, proto: int = socket.IPPROTO_ICMP) -> bytes:
@@ -72,16 +82,16 @@ async def test_a_raw_socket_keeps_only_its_own_echoes_and_errors() -> None:
 async def test_pipelined_echoes_to_loopback() -> None:
     result = await ip_ping("127.0.0.1", count=50, interval_s=0.002, timeout_s=1)
     assert result.status == "Complete"
-    assert result.data["SuccessCount"] == 50 and result.data["Method"] == "ICMPRaw"
+    assert result.data["SuccessCount"] == 50 and result.data[METHOD] == "ICMPRaw"
     assert 0 < result.data["MinimumResponseTime"] <= result.data["AverageResponseTime"] < 50
 
 
 async def test_the_datagram_socket_or_an_honest_refusal() -> None:
     result = await ip_ping("127.0.0.1", count=2, interval_s=0.01, method="ICMPDatagram")
     if result.status == "Complete":
-        assert result.data["Method"] == "ICMPDatagram" and result.data["SuccessCount"] == 2
+        assert result.data[METHOD] == "ICMPDatagram" and result.data["SuccessCount"] == 2
     else:  # ping_group_range excludes us: said, not raised
-        assert result.status == "Error_Other" and "ICMPDatagram" in result.data["message"]
+        assert result.status == "Error_Other" and "ICMPDatagram" in result.data[MESSAGE]
 
 
 async def test_tcp_connect_fallback_counts_a_refusal_as_an_answer() -> None:
@@ -90,13 +100,13 @@ async def test_tcp_connect_fallback_counts_a_refusal_as_an_answer() -> None:
         closed_port = probe.getsockname()[1]
     result = await ip_ping("127.0.0.1", count=3, interval_s=0.01, method="TCPConnect", tcp_port=closed_port)
     assert result.status == "Complete"
-    assert result.data["Method"] == "TCPConnect" and result.data["SuccessCount"] == 3
+    assert result.data[METHOD] == "TCPConnect" and result.data["SuccessCount"] == 3
 
 
 async def test_auto_falls_back_to_tcp_when_no_icmp_socket_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "__init__", _only_tcp(socket.socket.__init__))
     result = await ip_ping("127.0.0.1", count=1, method="auto", tcp_port=9)
-    assert result.status == "Complete" and result.data["Method"] == "TCPConnect"
+    assert result.status == "Complete" and result.data[METHOD] == "TCPConnect"
 
 
 def _only_tcp(init: Any) -> Any:

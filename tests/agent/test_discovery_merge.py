@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
 
 import pytest
 
-from agent.discovery import Device, Inventory, Service, Sighting, UpnpInfo, inventory_hash
+from agent.discovery import Device, Inventory, KnownHost, Service, Sighting, UpnpInfo, inventory_hash, tables
 from agent.discovery.arp import Attached, SweepRefused, neighbour_table, sweep_targets
 from agent.discovery.const import MAX_SERVICES_PER_DEVICE
 from agent.discovery.cycle import printer_uri
@@ -15,6 +16,7 @@ from agent.discovery.merge import classify, merge
 from agent.discovery.oui import is_locally_administered, normalise_mac, vendor
 from agent.discovery.sanitize import Counters
 from agent.routes import default_gateway
+from protocol.tr181 import vendor as extension
 
 IPP = Service("_ipp._tcp", "Office Printer", 631, {"rp": "ipp/print", "UUID": "7c69"}, "office-printer")
 CAST = Service("_googlecast._tcp", "TV-1", 8009, {"fn": "Living Room TV"}, "tv")
@@ -95,8 +97,10 @@ def test_a_phone_that_changes_its_random_mac_stays_one_device(tmp_path: Path) ->
         merge(seen("5a:12:34:56:78:9a", "10.0.0.41")), 2000.0
     )
     assert len(first) == 1 and len(again) == 1
-    assert again[0]["Key"] == first[0]["Key"] and again[0]["FirstSeen"] == 1000.0
-    assert again[0]["PhysAddress"] == "5a:12:34:56:78:9a" and again[0]["Vendor"] == ""
+    before, after = first[0].host, again[0].host
+    assert after[extension("Key")] == before[extension("Key")] and after[extension("FirstSeen")] == 1000.0
+    assert after["PhysAddress"] == "5a:12:34:56:78:9a" and after[extension("Vendor")] == ""
+    assert after["ActiveLastChange"] == "1970-01-01T00:16:40.000000Z", "active since its first detection"
 
 
 def test_devices_not_seen_stay_inactive_and_printers_offline(tmp_path: Path) -> None:
@@ -110,10 +114,21 @@ def test_devices_not_seen_stay_inactive_and_printers_offline(tmp_path: Path) -> 
     classify(devices[0])
     up = inventory.update(devices, 1000.0)
     down = inventory.update([], 1060.0)
-    assert up[0]["Active"] and not down[0]["Active"]
-    assert down[0]["Printer"]["state"] == "offline" and down[0]["Printer"]["reason"]
-    assert down[0]["LastSeen"] == 1000.0
+    still = inventory.update([], 1200.0)
+    assert up[0].active and not down[0].active
+    printer = down[0].host[extension("Printer")]
+    assert printer["state"] == "offline" and printer["reason"]
+    assert down[0].host[extension("LastSeen")] == 1000.0
+    assert up[0].host["ActiveLastChange"] == "1970-01-01T00:16:40.000000Z"
+    assert (
+        down[0].host["ActiveLastChange"] == still[0].host["ActiveLastChange"] == "1970-01-01T00:17:40.000000Z"
+    ), "the change is when it was first missed, and stays"
+    assert up[0].services[0]["Status"] == "LeaseActive"
+    assert down[0].services[0]["Status"] == "LeaseActive", "its SRV lease (120 s) has not run out yet"
+    assert still[0].services[0]["Status"] == "LeaseExpired"
     assert inventory_hash(up) != inventory_hash(down)
+    back = inventory.update(devices, 1300.0)
+    assert back[0].active and back[0].host["ActiveLastChange"] == "1970-01-01T00:21:40.000000Z"
     assert inventory.update([], 1060.0 + 8 * 86400) == []  # forgotten after a week
 
 
@@ -160,4 +175,49 @@ def test_the_memory_of_devices_is_bounded(tmp_path: Path) -> None:
         ]
         reported = inventory.update(devices, 1000.0 + cycle)
     assert len(inventory.known) == 1024 and len(reported) == 1024
-    assert sum(1 for r in reported if r["Active"]) == 400, "this cycle's devices are all kept"
+    assert sum(1 for r in reported if r.active) == 400, "this cycle's devices are all kept"
+
+
+def test_an_inventory_file_an_older_agent_wrote_is_read_in_todays_shape(tmp_path: Path) -> None:
+    old_wire = {
+        "Key": "mac-3024a97bc220",
+        "PhysAddress": "30:24:a9:7b:c2:20",
+        "IPAddress": ["10.0.0.20"],
+        "HostName": "office-printer",
+        "Active": True,
+        "Kind": "printer",
+        "Services": [
+            {"InstanceName": "Office", "Port": 631, "TextRecord": {"rp": "ipp"}, "Type": "_ipp._tcp"}
+        ],
+    }
+    entry = {"ids": ["mac:30:24:a9:7b:c2:20"], "first_seen": 900.0, "last_seen": 950.0, "wire": old_wire}
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps({"devices": {"mac-3024a97bc220": entry}}))
+    (gone,) = Inventory(path).update([], 1000.0)
+    assert gone.host[extension("Key")] == "mac-3024a97bc220" and gone.host["IPAddress"] == "10.0.0.20"
+    assert gone.host[extension("Printer")]["state"] == "offline", "an old printer is still a printer"
+    assert gone.host["ActiveLastChange"] == "1970-01-01T00:15:50.000000Z", (
+        "its last sighting, the nearest known"
+    )
+    assert gone.services == [
+        {
+            "InstanceName": "Office",
+            "Port": 631,
+            "TextRecord": [{"Key": "rp", "Value": "ipp"}],
+            "TextRecordNumberOfEntries": 1,
+            extension("Type"): "_ipp._tcp",
+        }
+    ]
+    hosts, dns = tables([gone])
+    assert hosts.HostNumberOfEntries == 1 and hosts.ActiveHosts == 0
+    assert dns.SD.Service[0].Host == ["Device.Hosts.Host.1"]  # type: ignore[union-attr,index]
+
+
+def test_an_entry_that_is_no_host_is_left_out_and_counted() -> None:
+    counters = Counters()
+    hosts, dns = tables(
+        [KnownHost({"Active": "maybe"}), KnownHost({"Active": True}, [{"Port": -1}, {"Port": 1}])], counters
+    )
+    assert hosts.HostNumberOfEntries == 1 and dns.SD.ServiceNumberOfEntries == 1  # type: ignore[union-attr]
+    assert dns.SD.Service[0].Host == ["Device.Hosts.Host.1"], "numbered by the table as sent"  # type: ignore[union-attr,index]
+    assert counters["inventory_entry_invalid"] == 2

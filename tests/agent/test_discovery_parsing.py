@@ -14,13 +14,13 @@ import pytest
 from agent.discovery.const import (
     DESCRIPTION_TIMEOUT_S,
     MAX_DESCRIPTION_BYTES,
-    MAX_NAME_LEN,
+    MAX_INSTANCE_NAME_LEN,
     MAX_TXT_KEYS,
     MAX_TXT_VALUE_LEN,
 )
 from agent.discovery.cycle import CycleResult
 from agent.discovery.fetch import Exchange
-from agent.discovery.mdns import MdnsCollector, instance_name, parse_txt
+from agent.discovery.mdns import MdnsCollector, host_name, instance_name, parse_txt, srv_fields
 from agent.discovery.model import SSDP, Device, Sighting, UpnpInfo
 from agent.discovery.report import table
 from agent.discovery.sanitize import Counters, clean_text
@@ -65,7 +65,7 @@ def test_names_with_control_characters_and_html_are_cleaned_and_counted() -> Non
     evil = "\x1b[2J\x1b[31m<script>alert(1)</script>\u202eTV\x07" + "A" * 500
     name = instance_name(f"{evil}._http._tcp.local.", "_http._tcp.local.", counters)
     assert "\x1b" not in name and "\x07" not in name and "\u202e" not in name
-    assert len(name) <= MAX_NAME_LEN
+    assert len(name) <= MAX_INSTANCE_NAME_LEN == 63, "TR-181's InstanceName is string(:63)"
     assert counters["name_control_chars"] == 1 and counters["name_truncated"] == 1
     # HTML is text: kept, and escaped wherever it is rendered (JSON here).
     device = Device(mac="02:00:00:00:00:01", ips=["10.0.0.9"], hostname=name, kind="unknown")
@@ -92,6 +92,59 @@ def test_a_flood_of_types_and_instances_is_bounded_and_counted() -> None:
     assert counters["mdns_types_dropped"] == 5000 - 64
     assert len(collector.instances) == 1024 and counters["mdns_instances_dropped"] == 2 * 5000 + 1 - 1024
     assert sum(1 for t, _n in collector.instances if t == "_http._tcp.local.") == 64
+
+
+def test_service_names_longer_than_rfc_6763_allows_are_not_browsed() -> None:
+    counters = Counters()
+    collector = MdnsCollector(counters)
+    collector.on_type("_sixteen-chars-xx._tcp.local.")
+    collector.on_type("_fifteen-chars-x._tcp.local.")
+    assert collector.types == {"_fifteen-chars-x._tcp.local."} and counters["mdns_bad_type"] == 1
+
+
+class _Record:
+    ttl = 4500
+
+    def __init__(self) -> None:
+        self.created = time.monotonic() * 1000 - 2000  # zeroconf's clock: monotonic milliseconds
+
+
+class _Cache:
+    def __init__(self, record: object) -> None:
+        self.record = record
+        self.asked: list[tuple[str, int, int]] = []
+
+    def get_by_details(self, name: str, type_: int, class_: int) -> object:
+        self.asked.append((name, type_, class_))
+        return self.record
+
+
+class _Zeroconf:
+    def __init__(self, record: object) -> None:
+        self.cache = _Cache(record)
+
+
+class _Info:
+    server = "office-printer.local."
+    priority = 5
+    weight = 70000  # out of RFC 2782's 16 bits: not believed
+
+
+def test_the_srv_records_fields_are_kept_for_tr181() -> None:
+    counters = Counters()
+    zc = _Zeroconf(_Record())
+    fields = srv_fields(zc, "Office._ipp._tcp.local.", _Info(), counters)
+    assert zc.cache.asked == [("Office._ipp._tcp.local.", 33, 1)], "the SRV record, class IN"
+    assert (fields["target"], fields["priority"], fields["weight"], fields["ttl_s"]) == (
+        "office-printer.local.",
+        5,
+        0,
+        4500,
+    )
+    assert time.time() - 3 < fields["updated"] < time.time() - 1, "when the record came, on the wall clock"
+    without = srv_fields(_Zeroconf(None), "x._ipp._tcp.local.", _Info(), counters)
+    assert without["ttl_s"] == 120, "RFC 6762's host record TTL when the cache has no record"
+    assert len(host_name("h" * 100 + ".local.", counters)) == 64 and counters["hostname_truncated"] == 1
 
 
 BOMB = b"""<?xml version="1.0"?>

@@ -11,9 +11,13 @@ from typing import Any
 import pytest
 
 from agent import probes
-from agent.discovery import CycleResult, Device
+from agent.discovery import CycleResult, Device, Service
 from agent.probes import discovery as discovery_probe
 from agent.probes.discovery import DiscoveryProbe
+from protocol.samples import decode_data
+from protocol.tr181 import vendor
+
+UNCHANGED, HASH = vendor("Unchanged"), vendor("InventoryHash")
 
 
 def test_discovery_is_shipped_and_its_options_are_checked() -> None:
@@ -58,15 +62,44 @@ async def test_full_inventory_on_change_and_hourly_hash_only_in_between(
     first = await probe.run()
     second = await probe.run()
     assert first is not None and second is not None
-    assert len(first.data["Hosts"]) == 1 and "Unchanged" not in first.data
-    assert second.data["Unchanged"] is True and "Hosts" not in second.data
-    assert second.data["InventoryHash"] == first.data["InventoryHash"]
+    assert len(first.data["Hosts"]["Host"]) == 1 and UNCHANGED not in first.data
+    assert first.data["Hosts"]["HostNumberOfEntries"] == 1
+    assert second.data[UNCHANGED] is True and "Hosts" not in second.data and "DNS" not in second.data
+    assert second.data[HASH] == first.data[HASH]
     devices.append(Device(mac="dc:a6:32:11:5c:50", ips=["10.0.0.50"], sources=["arp"]))
     third = await probe.run()
-    assert third is not None and len(third.data["Hosts"]) == 2
+    assert third is not None and len(third.data["Hosts"]["Host"]) == 2
     probe.full_every_s = 0  # and the whole inventory again once the hour is over
     fourth = await probe.run()
-    assert fourth is not None and len(fourth.data["Hosts"]) == 2
+    assert fourth is not None and len(fourth.data["Hosts"]["Host"]) == 2
+
+
+async def test_services_are_a_table_of_their_own_pointing_at_their_hosts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ipp = Service("_ipp._tcp", "Office", 631, {"ty": "HP"}, "office", target="office.local.", ttl_s=120)
+    devices = [
+        Device(mac="dc:a6:32:11:5c:50", ips=["10.0.0.5"], sources=["arp"]),
+        Device(mac="30:24:a9:7b:c2:20", ips=["10.0.0.20", "fe80::1"], sources=["mdns"], services=[ipp]),
+    ]
+
+    async def fake_cycle(*_args: Any) -> CycleResult:
+        return CycleResult(devices=devices)
+
+    monkeypatch.setattr(discovery_probe, "run_cycle", fake_cycle)
+    probe = DiscoveryProbe({})
+    probe.attach(tmp_path)
+    result = await probe.run()
+    hosts, sd = result.data["Hosts"], result.data["DNS"]["SD"]
+    printer = hosts["Host"][1]
+    assert (printer["IPAddress"], printer["IPv6Address"]) == ("10.0.0.20", [{"IPAddress": "fe80::1"}])
+    assert printer["IPv4AddressNumberOfEntries"] == 1 and printer["Layer1Interface"] == ""
+    assert "Services" not in printer and vendor("Services") not in printer
+    (service,) = sd["Service"]
+    assert sd["ServiceNumberOfEntries"] == 1 and service["Host"] == ["Device.Hosts.Host.2"]
+    assert service["Target"] == "office.local." and service["TimeToLive"] == 120
+    assert service["TextRecord"] == [{"Key": "ty", "Value": "HP"}] and service[vendor("Type")] == "_ipp._tcp"
+    assert decode_data("discovery", result.data) is not None, "the sample fits the protocol"
 
 
 def _copy(device: Device) -> Device:
@@ -88,11 +121,13 @@ async def test_a_run_on_demand_hides_no_change_from_the_schedule(
     saved = (tmp_path / "inventory.json").read_bytes()
     devices.append(Device(mac="dc:a6:32:11:5c:50", ips=["10.0.0.50"], sources=["arp"]))
     asked = await probe.run_now()
-    assert len(asked.data["Hosts"]) == 2, "a CSR sees the whole inventory"
+    assert len(asked.data["Hosts"]["Host"]) == 2, "a CSR sees the whole inventory"
     assert (tmp_path / "inventory.json").read_bytes() == saved, "and the saved inventory is left alone"
     scheduled = await probe.run()
-    assert scheduled is not None and len(scheduled.data["Hosts"]) == 2, "the change still reaches the cloud"
-    assert "Unchanged" not in scheduled.data
+    assert scheduled is not None and len(scheduled.data["Hosts"]["Host"]) == 2, (
+        "the change still reaches the cloud"
+    )
+    assert UNCHANGED not in scheduled.data
 
 
 async def test_runs_of_the_probe_do_not_overlap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -162,5 +162,5 @@ async def test_the_inventory_is_saved_off_the_loop(tmp_path: Path, monkeypatch: 
     probe = DiscoveryProbe({})
     probe.attach(tmp_path)
     result = await probe.run()
-    assert result is not None and result.data["HostNumberOfEntries"] == 1
+    assert result is not None and result.data["Hosts"]["HostNumberOfEntries"] == 1
     assert (tmp_path / "inventory.json").exists() and threads.off_the_loop

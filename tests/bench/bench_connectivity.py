@@ -49,7 +49,7 @@ _MEASURE = textwrap.dedent(
     started = time.monotonic()
     if kind == "download":
         result = asyncio.run(download_diagnostics(arg, duration_s=float(sys.argv[3]), busy_sample_s=0))
-        summary = {k: result.data.get(k) for k in ("ThroughputMbps", "TestBytesReceived")}
+        summary = {k: result.data.get(k) for k in ("X_HOMEDIAG-DEV_ThroughputMbps", "TestBytesReceived")}
     else:
         async def sweep():
             hosts = [f"{arg}.{i}" for i in range(1, 255)]

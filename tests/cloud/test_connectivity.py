@@ -21,6 +21,7 @@ from cloud.experience import WEIGHTS_AND_BOUNDS, experience, ramp
 from cloud.ingest import Incoming, store_batch
 from cloud.storage.connectivity import ConnectivitySample
 from protocol import Sample, TelemetryBatch
+from protocol.tr181 import vendor
 from tests.cloud.db import enroll
 from tests.support import API_TOKEN, CloudProcess
 
@@ -57,8 +58,40 @@ def _connectivity(at: datetime, loss: float, p95: float, jitter: float, dns_ms: 
 
 
 def _download(at: datetime, mbps: float, *, busy: bool = False) -> Sample:
-    data = {"URL": "http://speed.example/download", "ThroughputMbps": mbps, "Busy": busy}
+    data = {
+        vendor("URL"): "http://speed.example/download",
+        vendor("ThroughputMbps"): mbps,
+        vendor("Busy"): busy,
+    }
     return Sample(probe="download", at=at.timestamp(), status="Complete", data=data)
+
+
+def test_ping_and_dns_in_todays_shapes_fold(sessions: sessionmaker[Session]) -> None:
+    agent_id = _agent(sessions)
+    t0 = NOW - timedelta(minutes=10)
+    ping = {
+        "Host": "192.0.2.1",
+        "SuccessCount": 4,
+        "AverageResponseTime": 12,
+        "MaximumResponseTime": 20,
+        vendor("LossPercent"): 0.0,
+        vendor("Jitter"): 1.5,
+    }
+    # The dns probe ran (Complete); how it went is each Result.{i}.Status.
+    dns = {"Lookups": [{"Status": "Complete", "Result": [{"Status": "Error_Timeout", "ResponseTime": 0}]}]}
+    store_batch(
+        sessions,
+        [
+            _report(agent_id, 1, Sample(probe="ping", at=t0.timestamp(), status="Complete", data=ping)),
+            _report(agent_id, 2, Sample(probe="dns", at=t0.timestamp() + 1, status="Complete", data=dns)),
+        ],
+    )
+    with sessions() as session:
+        rows = history(session, agent_id, NOW - timedelta(hours=1), NOW)
+    assert [(r.probe, r.latency_p50_ms, r.latency_p95_ms, r.loss_pct, r.jitter_ms) for r in rows[:1]] == [
+        ("ping", 12.0, 20.0, 0.0, 1.5)
+    ]
+    assert rows[1].probe == "dns" and rows[1].dns_ok is False and rows[1].dns_ms is None
 
 
 def test_samples_fold_exactly_once_into_the_history(sessions: sessionmaker[Session]) -> None:

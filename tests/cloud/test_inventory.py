@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import protocol
-from agent.discovery import Device, Inventory, Service
+from agent.discovery import Device, Inventory, KnownHost, Service, tables
 from cloud.ingest import Incoming, store_batch
 from cloud.storage import InventoryDevice, InventoryEvent
 from protocol import Sample, TelemetryBatch
+from protocol.tr181 import vendor
 from tests.cloud.db import enroll
 
 KEY = protocol.generate_private_key()
+KEY_NAME = vendor("Key")
 T0 = 1_800_000_000.0
 
 
@@ -41,8 +44,14 @@ def _phone(mac: str) -> Device:
     return Device(mac=mac, ips=["10.213.0.40"], hostname="anna-phone", random_mac=True, kind="phone")
 
 
-def _report(agent_id: str, seq: int, at: float, hosts: list[dict[str, Any]]) -> Incoming:
-    sample = Sample(probe="discovery", at=at, status="Complete", data={"Hosts": hosts})
+def _report(agent_id: str, seq: int, at: float, hosts: list[KnownHost] | list[Any]) -> Incoming:
+    """The discovery sample the agent sends for ``hosts``; a raw list is an older agent's ``Hosts``."""
+    if all(isinstance(h, KnownHost) for h in hosts):
+        table, dns = tables([h for h in hosts if isinstance(h, KnownHost)])
+        data: dict[str, Any] = {"Hosts": msgspec.to_builtins(table), "DNS": msgspec.to_builtins(dns)}
+    else:
+        data = {"Hosts": hosts}
+    sample = Sample(probe="discovery", at=at, status="Complete", data=data)
     body = TelemetryBatch(samples=[sample])
     envelope = protocol.unseal(
         protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=seq), KEY.public_key()
@@ -72,20 +81,29 @@ def test_printer_gone_offline_with_reason_and_back_as_the_same_device(
     agent_id = _agent(sessions)
     inventory = Inventory(tmp_path / "inventory.json")
     first = inventory.update([_printer()], T0)
-    key = first[0]["Key"]
+    key = first[0].host[KEY_NAME]
     store_batch(sessions, [_report(agent_id, 1, T0, first)])
     devices, events = _state(sessions, agent_id)
     assert devices[key].active and devices[key].printer_state == "online"
     assert devices[key].kind == "printer" and devices[key].ips == ["10.213.0.20"]
+    assert devices[key].ip_address == "10.213.0.20" and devices[key].interface_type == "Other"
+    changed = devices[key].active_last_change
+    assert changed is not None and changed.timestamp() == T0
+    (service,) = devices[key].services
+    assert service["InstanceName"] == "Office Printer" and "Host" not in service, (
+        "the service is joined to its host through the reference, which stays in the report"
+    )
     assert events == [f"new:{key}"]
 
     gone = inventory.update([], T0 + 60)
-    assert gone[0]["Key"] == key and gone[0]["Active"] is False
+    assert gone[0].host[KEY_NAME] == key and gone[0].active is False
     store_batch(sessions, [_report(agent_id, 2, T0 + 60, gone)])
     devices, events = _state(sessions, agent_id)
     assert not devices[key].active
     assert devices[key].printer_state == "offline" and "did not answer" in devices[key].printer_reason
     assert devices[key].ips == ["10.213.0.20"], "what we knew of it is kept"
+    changed = devices[key].active_last_change
+    assert changed is not None and changed.timestamp() == T0 + 60
     assert events[1:] == [f"gone:{key}", f"printer_offline:{key}"]
 
     back = inventory.update([_printer()], T0 + 120)
@@ -119,7 +137,7 @@ def test_a_phone_with_a_new_random_mac_stays_one_device(
     inventory = Inventory(tmp_path / "inventory.json")
     one = inventory.update([_phone("6e:41:d2:07:b5:40")], T0)
     two = inventory.update([_phone("5a:11:22:33:44:55")], T0 + 60)
-    assert one[0]["Key"] == two[0]["Key"]
+    assert one[0].host[KEY_NAME] == two[0].host[KEY_NAME]
     store_batch(sessions, [_report(agent_id, 1, T0, one), _report(agent_id, 2, T0 + 60, two)])
     devices, _events = _state(sessions, agent_id)
     (device,) = devices.values()
@@ -135,11 +153,36 @@ def test_hostile_hosts_are_bounded(sessions: sessionmaker[Session]) -> None:
         {"Key": "x" * 500, "HostName": "h" * 10_000, "IPAddress": "nope"},
     ]
     junk += [{"Key": f"k{i}", "Services": "bad", "Printer": 3} for i in range(2000)]
-    store_batch(sessions, [_report(agent_id, 1, T0, junk)])
+    store_batch(sessions, [_report(agent_id, 1, T0, junk)])  # an older agent's shape, upgraded
     devices, _events = _state(sessions, agent_id)
     assert len(devices) == 1024 - 3  # MAX_HOSTS entries read, three of them not hosts at all
     long = devices["x" * 64]
-    assert long.hostname == "h" * 255 and long.ips == []
+    assert long.hostname == "h" * 64 and long.ips == [], "TR-181's HostName is string(:64)"
+
+
+def test_services_join_their_hosts_by_reference_and_bad_references_are_dropped(
+    sessions: sessionmaker[Session],
+) -> None:
+    agent_id = _agent(sessions)
+    hosts = [{vendor("Key"): "a", "IPAddress": "10.0.0.2"}, {vendor("Key"): "b", "IPAddress": "10.0.0.3"}]
+    services: list[Any] = [
+        {"InstanceName": "to b", "Host": ["Device.Hosts.Host.2"]},
+        {"InstanceName": "to both", "Host": ["Device.Hosts.Host.1.", "Device.Hosts.Host.2"]},
+        {
+            "InstanceName": "nowhere",
+            "Host": ["Device.Hosts.Host.9", "Device.IP.Interface.1", "Device.Hosts.Host.0"],
+        },
+        {"InstanceName": "junk", "Host": 5},
+        7,
+    ]
+    data = {"Hosts": {"Host": hosts}, "DNS": {"SD": {"Service": services}}}
+    sample = Sample(probe="discovery", at=T0, status="Complete", data=data)
+    body = TelemetryBatch(samples=[sample])
+    sealed = protocol.seal(KEY, agent=agent_id, body=body, epoch=1, seq=1)
+    store_batch(sessions, [Incoming(protocol.unseal(sealed, KEY.public_key()), body)])
+    devices, _events = _state(sessions, agent_id)
+    assert [s["InstanceName"] for s in devices["a"].services] == ["to both"]
+    assert [s["InstanceName"] for s in devices["b"].services] == ["to b", "to both"]
 
 
 def test_an_unchanged_report_moves_last_seen_only(sessions: sessionmaker[Session], tmp_path: Path) -> None:

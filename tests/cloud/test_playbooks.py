@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from cloud.playbooks import Step, read_printer, read_slow_internet
+from protocol.tr181 import vendor
 
 URI = "ipp://10.0.0.20:631/ipp/print"
 
 
-def _ping(host: str, ok: int, count: int = 4, avg: float | None = 1.2, loss: float | None = None) -> Step:
+def _ping(
+    host: str,
+    ok: int,
+    count: int = 4,
+    avg: float | None = 1.2,
+    loss: float | None = None,
+    *,
+    old: bool = False,
+) -> Step:
+    """A ping result as today's agent sends it (vendor names, whole ms and µs), or ``old``."""
     result: dict[str, object] = {"Status": "Complete" if ok else "Error_Other", "SuccessCount": ok}
     result |= {
         "NumberOfRepetitions": count,
-        "LossPercent": loss if loss is not None else 100 * (count - ok) / count,
+        ("LossPercent" if old else vendor("LossPercent")): loss
+        if loss is not None
+        else 100 * (count - ok) / count,
     }
-    if ok and avg is not None:
-        result["AverageResponseTime"] = avg
+    if old and ok and avg is not None:
+        result["AverageResponseTime"] = avg  # float ms, as agents before issue 19 sent it
+    elif not old:
+        result["AverageResponseTime"] = max(1, round(avg)) if ok and avg is not None else 0
+        result["AverageResponseTimeDetailed"] = round(avg * 1000) if ok and avg is not None else 0
     return Step("ping", {"host": host}, "Complete", result)
 
 
@@ -78,7 +93,32 @@ def test_slow_internet_is_placed_on_the_right_segment() -> None:
         (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 250.0), dns_ok, "problem", "high latency"),
         (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 20.0), dns_bad, "problem", "DNS"),
         (_ping(gw, 10, 10, 1.0), _ping(net, 10, 10, 20.0), dns_timeout, "problem", "DNS"),
+        # An older agent's shape (unprefixed LossPercent, float ms) reads the same.
+        (_ping(gw, 10, 10, 1.0, old=True), _ping(net, 8, 10, 20.0, old=True), dns_ok, "problem", "beyond"),
+        (_ping(gw, 6, 10, 30.0, old=True), _ping(net, 6, 10, 50.0), dns_ok, "problem", "inside the home"),
     ]
     for gateway, internet, dns, verdict, words in cases:
         got, summary, evidence = read_slow_internet(gateway, internet, dns, None)
         assert (got, words in summary) == (verdict, True), (summary, evidence)
+
+
+def test_the_wifi_signal_and_the_download_are_read_through_their_structs() -> None:
+    wifi = Step(
+        "run_probe",
+        {"probe": "wifi"},
+        "Complete",
+        {"probe": "wifi", "status": "Complete", "data": {"Stats": {"SignalStrength": -80}}},
+    )
+    _, _, evidence = read_printer(_check("idle", ["none"]), _ping("10.0.0.20", 4, avg=1.25), wifi)
+    assert "the PC's Wi-Fi signal is -80 dBm" in evidence and any("weak" in e for e in evidence)
+    assert any("1.25 ms on average" in e for e in evidence), "the µs figure, not the rounded ms"
+    download = Step(
+        "download_test",
+        {"url": "http://x/"},
+        "Complete",
+        {"Status": "Complete", vendor("ThroughputMbps"): 93.5, vendor("Busy"): True},
+    )
+    dns = Step("dns_lookup", {"name": "x"}, "Complete", {"Status": "Complete", "Result": []})
+    gw, net = _ping("10.0.0.1", 10, 10, 1.0), _ping("192.0.2.1", 10, 10, 20.0)
+    _, _, evidence = read_slow_internet(gw, net, dns, download)
+    assert "download test: 93.5 Mbit/s (household busy)" in evidence

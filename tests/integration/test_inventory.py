@@ -143,6 +143,15 @@ def test_printer_taken_away_goes_offline_and_comes_back_as_the_same_device(
         )
         key = row["key"]
         assert row["kind"] == "printer" and row["printer"]["make_and_model"]
+        # TR-181's types as the API reads them: one primary address, the tables, the interface.
+        assert row["IPAddress"] == truth[printer]["address"] and row["IPv4Address"] == [row["IPAddress"]]
+        assert row["InterfaceType"] == "Ethernet"
+        assert row["Layer3Interface"].startswith("Device.IP.Interface.")
+        first_change = row["ActiveLastChange"]
+        assert first_change is not None
+        ipp = next(s for s in row["services"] if s["Type"] == "_ipp._tcp")
+        assert ipp["Target"].endswith(".local.") and ipp["TimeToLive"] > 0 and ipp["Status"] == "LeaseActive"
+        assert {"Key": "rp", "Value": "ipp/print"} in ipp["TextRecord"]
         every = lab_cloud.get(devices_path)
         lan_macs = {h["mac"] for h in truth.values() if h["address"] and h["address"].startswith("10.213.0.")}
         assert {d["PhysAddress"] for d in every["devices"]} == lan_macs
@@ -150,6 +159,7 @@ def test_printer_taken_away_goes_offline_and_comes_back_as_the_same_device(
         home.host_down(printer)
         row = wait_for(lambda: (r := printer_row()) and not r["Active"] and r, 30, "the printer to be gone")
         assert row["printer_state"] == "offline" and row["printer_reason"]
+        assert row["ActiveLastChange"] > first_change, "when it was first missed"
         history = lab_cloud.get(f"{devices_path}/{key}")
         assert [e["event"] for e in history["events"]][:2] == ["printer_offline", "gone"]
 

@@ -42,7 +42,7 @@ def test_ping_dns_and_printer_check_from_the_home(home: Lab, tmp_path: Path) -> 
 
         dns = _run(stack, agent_id, "dns_lookup", {"name": CLOUD_NAME})["result"]
         assert dns["Status"] == "Complete", dns
-        assert any(CLOUD_ADDRESS in r.get("IPAddresses", "") for r in dns["Result"]), dns
+        assert any(CLOUD_ADDRESS in r.get("IPAddresses", []) for r in dns["Result"]), dns
 
         uri = f"ipp://{printer}:{IPP_PORT}{IPP_RESOURCE}"
         check = _run(stack, agent_id, "printer_check", {"uri": uri})["result"]

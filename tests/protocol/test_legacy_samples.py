@@ -9,6 +9,7 @@ import msgspec
 import pytest
 from msgspec import Meta
 
+from protocol.samples import check_sample_data
 from protocol.samples.fields import UNSET, Count, DateTime, Maybe, Percent
 from protocol.samples.legacy import RESHAPE, upgrade
 from protocol.tr181 import UNKNOWN_TIME, vendor
@@ -74,3 +75,42 @@ def test_what_no_rule_explains_is_still_refused() -> None:
 def test_a_registered_reshape_runs_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(RESHAPE, "toy", lambda data: {"IPAddress": data["Address"]})
     assert upgrade(Kind, {"Address": ["192.0.2.9"]}, "toy") == {"IPAddress": "192.0.2.9"}
+
+
+#: Samples as agents before the exact types sent them (25d401f), with what today's shape keeps.
+OLD_SAMPLES = [
+    ("download", {"Interface": "eth0", "TotalBytesSent": -5}, {}),
+    (
+        "upload",
+        {"PerConnectionResult": [{"TestBytes": 5, "TCPOpenRequestTime": None}]},
+        {"PerConnectionResult": [{"TestBytesSent": 5, "TCPOpenRequestTime": UNKNOWN_TIME}]},
+    ),
+    (
+        "wifi",
+        {
+            "Interface": "wlan0",
+            "SignalStrength": -56.0,
+            "Noise": -95.0,
+            "SNR": None,
+            "LastDataUplinkRate": 866700,
+        },
+        {"Stats": {"SignalStrength": -56, "LastDataUplinkRate": 600_000, vendor("Noise"): -95}},
+    ),
+    (
+        "dns",
+        {"Lookups": [{"Result": [{"IPAddresses": "192.0.2.1,192.0.2.2", "ResponseTime": 0.3}]}]},
+        {"Lookups": [{"Result": [{"IPAddresses": ["192.0.2.1", "192.0.2.2"], "ResponseTime": 1}]}]},
+    ),
+    (
+        "ping",
+        {"LossPercent": 0.0, "AverageResponseTime": 2.4, "message": "x"},
+        {vendor("LossPercent"): 0.0, "AverageResponseTime": 2, vendor("Message"): "x"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("probe", "old", "today"), OLD_SAMPLES, ids=[c[0] for c in OLD_SAMPLES])
+def test_an_older_agents_sample_is_accepted_in_todays_shape(
+    probe: str, old: dict[str, object], today: dict[str, object]
+) -> None:
+    assert check_sample_data(probe, old) == today

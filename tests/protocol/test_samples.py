@@ -37,24 +37,27 @@ def _decode(probe: str, data: dict[str, Any]) -> TelemetryBatch:
     ("probe", "data", "error", "field"),
     [
         ("usage", {"BytesReceived": "12"}, SampleDataError, "$.BytesReceived"),
-        ("ping", {"LossPercent": 120}, SampleOutOfBounds, "$.LossPercent"),
-        ("discovery", {"Hosts": {"a": 1}}, SampleDataError, "$.Hosts"),
+        ("ping", {"X_HOMEDIAG-DEV_LossPercent": 120}, SampleOutOfBounds, "$.X_HOMEDIAG-DEV_LossPercent"),
+        ("ping", {"AverageResponseTime": -1}, SampleOutOfBounds, "$.AverageResponseTime"),
+        ("discovery", {"Hosts": {"Host": {"a": 1}}}, SampleDataError, "$.Hosts.Host"),
         (
             "discovery",
             {"Hosts": [{"Key": "k", "Services": [{"Port": 70000}]}]},
             SampleOutOfBounds,
-            "$.Hosts[0].Services[0].Port",
+            "$.DNS.SD.Service[0].Port",
         ),
         (
             "netdev",
             {"Interface": {"eth0": {"BytesSent": -1}}},
             SampleOutOfBounds,
-            "$.Interface[...].BytesSent",
+            "$.Interface[0].Stats.BytesSent",
         ),
         ("traceroute", {"RouteHops": [{"ErrorCode": "x"}]}, SampleDataError, "$.RouteHops[0].ErrorCode"),
-        ("wifi", {"SNR": "loud"}, SampleDataError, "$.SNR"),
+        ("wifi", {"Stats": {"X_HOMEDIAG-DEV_SNR": "loud"}}, SampleDataError, "$.Stats.X_HOMEDIAG-DEV_SNR"),
+        ("wifi", {"Stats": {"SignalStrength": 20}}, SampleOutOfBounds, "$.Stats.SignalStrength"),
         ("http", {"HTTPStatusCode": 2000}, SampleOutOfBounds, "$.HTTPStatusCode"),
-        ("download", {"Busy": "yes"}, SampleDataError, "$.Busy"),
+        ("download", {"X_HOMEDIAG-DEV_Busy": "yes"}, SampleDataError, "$.X_HOMEDIAG-DEV_Busy"),
+        ("download", {"Interface": 5}, SampleDataError, "$.Interface"),
         (
             "dns",
             {"Lookups": [{"Result": [{"ResponseTime": -5}]}]},
@@ -102,7 +105,7 @@ def _example(kind: type[msgspec.Struct]) -> dict[str, Any]:
         if isinstance(t, mi.Metadata):
             return sample(t.type)
         if isinstance(t, mi.StructType):
-            return {f.name: sample(f.type) for f in t.fields}
+            return {f.encode_name: sample(f.type) for f in t.fields}
         if isinstance(t, mi.ListType):
             return [sample(t.item_type)]
         if isinstance(t, mi.DictType):
@@ -116,12 +119,12 @@ def _example(kind: type[msgspec.Struct]) -> dict[str, Any]:
         if isinstance(t, mi.FloatType):
             return 1.5 if t.le is None or t.le >= 1.5 else t.le
         if isinstance(t, mi.StrType):
-            return "x"
+            return "" if t.pattern else "x"
         return None  # Any
 
     info = mi.type_info(kind)
     assert isinstance(info, mi.StructType)
-    return {f.name: sample(f.type) for f in info.fields}
+    return {f.encode_name: sample(f.type) for f in info.fields}
 
 
 _KINDS: set[type[msgspec.Struct]] = {*SAMPLE_DATA.values(), *RESULT_DATA.values()}
@@ -139,7 +142,7 @@ def test_every_struct_round_trips(kind: type[msgspec.Struct]) -> None:
 def test_data_as_names_the_probe_and_salvage_keeps_what_fits() -> None:
     with pytest.raises(SampleDataError, match="discovery sample"):
         data_as(Host, "discovery", {"Active": "no"})
-    host = salvage(Host, {"Key": "k" * 100, "Active": "no", "IPAddress": "nope", "HostName": "tv"})
+    host = salvage(Host, {"Key": "k" * 100, "Active": "no", "IPAddress": 5, "HostName": "tv"})
     assert host is not None
     assert host.Key == "k" * 64 and host.Active is UNSET and host.IPAddress is UNSET and host.HostName == "tv"
     assert salvage(Host, 5) is None

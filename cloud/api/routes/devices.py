@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from protocol.samples import UNSET, Service
+from protocol.samples.legacy_inventory import split_addresses, upgrade_service
 
 from ...storage import InventoryDevice, InventoryEvent
 from ..auth import PrincipalDep, check_agent
@@ -22,21 +24,48 @@ DeviceKey = Annotated[Text, Path(min_length=1, max_length=64)]
 router = APIRouter(prefix="/agents", tags=["devices"])
 
 
+class TextRecordPublic(BaseModel):
+    """``Device.DNS.SD.Service.{i}.TextRecord.{i}``: one TXT ``key=value``."""
+
+    Key: str = ""
+    Value: str = ""
+
+
 class ServicePublic(BaseModel):
-    """``Device.DNS.SD.Service.{i}`` (TR-181): the fields of the protocol's ``Service``, built from
-    it by :func:`_service` (tests/cloud/test_devices_model.py keeps the two in step)."""
+    """``Device.DNS.SD.Service.{i}`` (TR-181): the fields of the protocol's ``Service`` but its
+    ``Host`` (the service is listed under its host), built by :func:`_service`
+    (tests/cloud/test_devices_model.py keeps the two in step). ``Type`` is the DNS-SD type."""
 
     InstanceName: str = ""
     ApplicationProtocol: str = ""
     TransportProtocol: str = ""
+    Domain: str = ""
     Port: int = 0
-    TextRecord: dict[str, str] = {}
+    Target: str = ""
+    Status: str = ""
+    LastUpdate: str = ""
+    TimeToLive: int = 0
+    Priority: int = 0
+    Weight: int = 0
+    TextRecordNumberOfEntries: int = 0
+    TextRecord: list[TextRecordPublic] = []
     Type: str = ""
 
 
 #: The TR-181 names :class:`DevicePublic` takes from the protocol's ``Host`` as they are; the rest
-#: are the inventory's own (``key`` for ``Key``, ``vendor`` for ``Vendor``, ...: :data:`HOST_NAMES`).
-HOST_FIELDS = ("PhysAddress", "IPAddress", "HostName", "Active")
+#: are the inventory's own (``key`` for ``Key``, ``vendor`` for ``Vendor``, ...: :data:`HOST_NAMES`)
+#: or left out (:data:`HOST_LEFT_OUT`). ``IPv4Address``/``IPv6Address`` are lists of addresses.
+HOST_FIELDS = (
+    "PhysAddress",
+    "IPAddress",
+    "IPv4Address",
+    "IPv6Address",
+    "HostName",
+    "Active",
+    "ActiveLastChange",
+    "InterfaceType",
+    "Layer3Interface",
+)
 HOST_NAMES = {
     "key": "Key",
     "vendor": "Vendor",
@@ -46,21 +75,29 @@ HOST_NAMES = {
     "sources": "Sources",
     "first_seen": "FirstSeen",
     "last_seen": "LastSeen",
-    "services": "Services",
     "upnp": "UPnP",
     "printer": "Printer",
 }
+#: The tables' entry counts are the lists' lengths; ``Layer1Interface`` is always TR-181's empty
+#: reference from an agent (it cannot see which port or radio a host is behind).
+HOST_LEFT_OUT = ("IPv4AddressNumberOfEntries", "IPv6AddressNumberOfEntries", "Layer1Interface")
 
 
 class DevicePublic(BaseModel):
     """``Device.Hosts.Host.{i}`` (TR-181) with what discovery learnt about it: the protocol's
-    ``Host`` (:data:`HOST_FIELDS`, :data:`HOST_NAMES`) with the inventory's printer state."""
+    ``Host`` (:data:`HOST_FIELDS`, :data:`HOST_NAMES`) with its ``DNS.SD`` services and the
+    inventory's printer state. ``ActiveLastChange`` is None when the agent did not know it."""
 
     key: str
     PhysAddress: str
-    IPAddress: list[str]
+    IPAddress: str
+    IPv4Address: list[str]
+    IPv6Address: list[str]
     HostName: str
     Active: bool
+    ActiveLastChange: datetime | None
+    InterfaceType: str
+    Layer3Interface: str
     vendor: str
     random_mac: bool
     kind: str
@@ -95,23 +132,36 @@ class DeviceList(BaseModel):
 
 
 def _service(stored: object) -> ServicePublic | None:
-    """A stored service read as the protocol's ``Service``; None for one that is not one."""
+    """A stored service read as the protocol's ``Service`` (one stored by the cloud before issue 19
+    upgraded first); None for one that is not one."""
+    if isinstance(stored, Mapping) and ("Type" in stored or isinstance(stored.get("TextRecord"), Mapping)):
+        stored = upgrade_service(stored)
     try:
         service = msgspec.convert(stored, Service)
     except msgspec.ValidationError:
         return None  # stored as the agent sent it; one odd entry must not hide the device
     fields = {name: getattr(service, name) for name in ServicePublic.model_fields}
-    return ServicePublic(**{name: value for name, value in fields.items() if value is not UNSET})
+    given = {name: value for name, value in fields.items() if value is not UNSET}
+    if "TextRecord" in given:
+        given["TextRecord"] = [TextRecordPublic(**msgspec.to_builtins(t)) for t in given["TextRecord"]]
+    return ServicePublic(**given)
 
 
 def _public(d: InventoryDevice) -> DevicePublic:
     services = [s for s in map(_service, d.services) if s is not None]
+    _primary, v4, v6 = split_addresses(list(d.ips))
     return DevicePublic(
         key=d.key,
         PhysAddress=d.mac,
-        IPAddress=list(d.ips),
+        # Rows from before the primary address was kept: their first address was the primary.
+        IPAddress=d.ip_address or (d.ips[0] if d.ips else ""),
+        IPv4Address=v4,
+        IPv6Address=v6,
         HostName=d.hostname,
         Active=d.active,
+        ActiveLastChange=d.active_last_change,
+        InterfaceType=d.interface_type,
+        Layer3Interface=d.layer3_interface,
         vendor=d.vendor,
         random_mac=d.random_mac,
         kind=d.kind,

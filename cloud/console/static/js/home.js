@@ -76,8 +76,8 @@ function ippUri(device) {
   const ipp = device.services.find((x) => x.Type === "_ipp._tcp" || x.Type === "_ipps._tcp");
   const scheme = ipp?.Type === "_ipps._tcp" ? "ipps" : "ipp";
   const port = ipp?.Port || 631;
-  const path = (ipp?.TextRecord?.rp ?? "ipp/print").replace(/^\/+/, "");
-  return `${scheme}://${device.IPAddress[0]}:${port}/${path}`;
+  const path = (ipp?.TextRecord?.find((t) => t.Key === "rp")?.Value ?? "ipp/print").replace(/^\/+/, "");
+  return `${scheme}://${device.IPAddress}:${port}/${path}`;
 }
 
 function failed(part) {
@@ -93,7 +93,7 @@ function devicesCard(devices) {
     table("", [
       { title: "Name", value: (d) => d.HostName || h("span", { class: "muted" }, "(no name)") },
       { title: "Kind", value: (d) => d.kind },
-      { title: "Address", value: (d) => d.IPAddress.join(", ") || "–" },
+      { title: "Address", value: (d) => [...new Set([d.IPAddress, ...d.IPv4Address, ...d.IPv6Address])].filter(Boolean).join(", ") || "–" },
       { title: "MAC", value: (d) => [d.PhysAddress, d.random_mac ? h("span", { class: "muted" }, " (private)") : null] },
       { title: "Vendor", value: (d) => d.vendor || "–" },
       { title: "State", value: (d) => [d.Active ? badge("online", "ok") : badge("offline", "muted"),
@@ -215,7 +215,7 @@ function diagnosticsCard(me, agentId, devices) {
   const state = h("p", { role: "status", "aria-live": "polite", class: "muted", "data-diagnostic-state": "" });
   const output = h("div", { "data-diagnostic-result": "" });
   const form = h("form", { class: "row", "aria-label": "Run a diagnostic" }, field("Diagnostic", select), paramLabel, run);
-  const printer = devices instanceof Error ? null : devices.devices.find((d) => d.kind === "printer" && d.IPAddress.length);
+  const printer = devices instanceof Error ? null : devices.devices.find((d) => d.kind === "printer" && d.IPAddress);
 
   function sync() {
     const spec = DIAGNOSTICS.find((d) => d.name === select.value);
@@ -279,10 +279,10 @@ function diagnosticsCard(me, agentId, devices) {
 
 // The "printer won't print" playbook: printer check, ping and the PC's Wi-Fi, read into one verdict.
 function printerPlaybook(agentId, devices, state, output) {
-  const printers = devices instanceof Error ? [] : devices.devices.filter((d) => d.kind === "printer" && d.IPAddress.length);
+  const printers = devices instanceof Error ? [] : devices.devices.filter((d) => d.kind === "printer" && d.IPAddress);
   if (!printers.length) return null;
   const select = h("select", { name: "printer" }, printers.map((d) =>
-    h("option", { value: ippUri(d) }, d.HostName || d.IPAddress[0])));
+    h("option", { value: ippUri(d) }, d.HostName || d.IPAddress)));
   const run = h("button", { type: "submit", class: "secondary" }, "Why won't it print?");
   const form = h("form", { class: "row", "aria-label": "Printer playbook" }, field("Printer", select), run);
   form.addEventListener("submit", async (event) => {
@@ -312,7 +312,7 @@ function resultView(command) {
   const nested = Object.fromEntries(Object.entries(result).filter(([, v]) => v !== null && typeof v === "object"));
   return h("div", {},
     table("", [
-      { title: "Name", value: ([k]) => k },
+      { title: "Name", value: ([k]) => k.replace(/^X_HOMEDIAG-DEV_/, "") }, // our extensions, named as TR-106 says
       { title: "Value", value: ([, v]) => String(v) },
     ], scalars, { empty: "", label: "diagnostic result" }),
     Object.keys(nested).length ? h("details", {}, h("summary", {}, "Details"), h("pre", { class: "result" }, JSON.stringify(nested, null, 2))) : null);
