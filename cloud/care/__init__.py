@@ -3,7 +3,8 @@ offline and device alerts, and their delivery (docs/care.md).
 
 records    the JSON Lines hourly record of the offline entry point
 baseline   each home's normal: medians and MADs per hour, weekdays and weekends pooled
-detector   findings, reasons in words, ranking, CSR feedback
+identity   one device, one history: which MACs of a home are one device after a MAC rotation
+detector   findings, reasons in words, next steps, ranking, CSR feedback
 projection where the cycle will end, warning texts, the next-plan-up offer
 alerts     what is due for whom, from the database
 delivery   the outbox: once-only keys, SMTP, signed webhooks, back-off, dead letters
@@ -18,6 +19,7 @@ from .baseline import History, build_baseline, history_from_records
 from .delivery import Message, RetryPolicy, SmtpSender, WebhookSender, deliver_due, enqueue, sign, verify
 from .detector import Entry, Feedback, FeedbackIndex, Finding, daily_list, detect, rank
 from .egress import EgressPolicy, EgressRefused, checked_opener, policy_for
+from .identity import Sighting, is_randomized, merge_rotations
 from .loop import CareLoop, run_care_once
 from .offline import offline_daily_list
 from .projection import Plan, Projection, plan_offer, project, top_device, warning_text
@@ -39,6 +41,7 @@ __all__ = [
     "Projection",
     "Rejected",
     "RetryPolicy",
+    "Sighting",
     "SmtpSender",
     "WebhookSender",
     "build_baseline",
@@ -49,6 +52,8 @@ __all__ = [
     "detect",
     "enqueue",
     "history_from_records",
+    "is_randomized",
+    "merge_rotations",
     "offline_daily_list",
     "parse_lines",
     "plan_offer",

@@ -13,7 +13,7 @@ connections), so a day for 100,000 homes is a handful of vector operations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .const import AWAY_SHARE, MAD_TO_SIGMA, SMTP_MIN_EXCESS, UPLOAD_MIN_EXCESS_BYTES, WINDOW_DAYS
+from .identity import Sighting, merge_rotations
 from .records import HourRecord
 
 FloatArray = npt.NDArray[np.floating[Any]]
@@ -47,6 +48,12 @@ class History:
     smtp: FloatArray  # (devices, days) SMTP connections per day
     flows: FloatArray  # (devices, days) flows per day: a device with none was silent
     total_bytes: FloatArray = field(default_factory=lambda: np.zeros(0))  # (devices, days) rx + tx
+    #: (devices, days, 24) flows and remote hosts per hour, float32; None: the hourly detectors
+    #: (scanning, DDoS, always-on, beaconing) are skipped.
+    hour_flows: FloatArray | None = None
+    hour_hosts: FloatArray | None = None
+    #: The older MACs each device rotated through (empty when it kept one).
+    device_aliases: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def target(self) -> int:
@@ -57,14 +64,52 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _identities(records: Sequence[HourRecord], first: datetime, n_hours: int) -> dict[tuple[str, str], str]:
+    """(home, MAC) -> the MAC of its device after MAC rotations (cloud/care/identity.py)."""
+    seen: dict[tuple[str, str], list[Any]] = {}
+    for r in records:
+        offset_h = int((r.hour - first).total_seconds()) // 3600
+        if not 0 <= offset_h < n_hours:
+            continue
+        item = seen.get((r.home, r.device))
+        if item is None:
+            item = seen[(r.home, r.device)] = [r.hour, r.hour, None, None, None, set(), set(), r.hour]
+        item[0], item[1] = min(item[0], r.hour), max(item[1], r.hour)
+        if r.device_name and r.hour >= item[7]:
+            item[2], item[7] = r.device_name, r.hour
+        item[3] = item[3] or r.device_kind
+        item[4] = r.mac_randomized if r.mac_randomized is not None else item[4]
+        item[5].update(r.device_instances or ())
+        item[6].update(r.device_services or ())
+    by_home: dict[str, list[Sighting]] = {}
+    for (home, mac), (lo, hi, name, kind, rnd, inst, svc, _) in seen.items():
+        by_home.setdefault(home, []).append(
+            Sighting(mac, lo, hi, name, kind, rnd, frozenset(inst), frozenset(svc))
+        )
+    out: dict[tuple[str, str], str] = {}
+    for home, sightings in by_home.items():
+        if len(sightings) > 1:
+            for mac, canonical in merge_rotations(sightings).items():
+                out[(home, mac)] = canonical
+    return out
+
+
 def history_from_records(records: Iterable[HourRecord], day: date, window_days: int = WINDOW_DAYS) -> History:
-    """Arrange records into a History for ``day`` (UTC); records outside the window are ignored."""
+    """Arrange records into a History for ``day`` (UTC); records outside the window are ignored.
+
+    A device is a MAC, or the MACs one device rotated through (identity.py): its history is theirs
+    together, under its newest MAC and name, with the older MACs in ``device_aliases``.
+    """
     first = day_start(day) - timedelta(days=window_days)
     n_days = window_days + 1
+    records = list(records)
+    canonical = _identities(records, first, n_days * 24)
     homes: dict[str, int] = {}
     devices: dict[tuple[int, str], int] = {}
     names: list[str | None] = []
+    name_hours: list[datetime] = []
     kinds: list[str | None] = []
+    aliases: list[set[str]] = []
     series: dict[tuple[int, str], int] = {}
     s_idx: list[int] = []
     d_idx: list[int] = []
@@ -72,25 +117,34 @@ def history_from_records(records: Iterable[HourRecord], day: date, window_days: 
     tx: list[int] = []
     smtp: list[int] = []
     flows: list[int] = []
+    hosts: list[int] = []
     total: list[int] = []
     for record in records:
         offset_h = int((record.hour - first).total_seconds()) // 3600
         if not 0 <= offset_h < n_days * 24:
             continue
         home = homes.setdefault(record.home, len(homes))
-        device = devices.setdefault((home, record.device), len(devices))
+        mac = canonical.get((record.home, record.device), record.device)
+        device = devices.setdefault((home, mac), len(devices))
         if device == len(names):
             names.append(record.device_name)
+            name_hours.append(record.hour)
             kinds.append(record.device_kind)
+            aliases.append(set())
         else:
-            names[device] = names[device] or record.device_name
+            # The newest name counts: a device renamed yesterday is called by its new name.
+            if record.device_name and (names[device] is None or record.hour >= name_hours[device]):
+                names[device], name_hours[device] = record.device_name, record.hour
             kinds[device] = kinds[device] or record.device_kind
+        if record.device != mac:
+            aliases[device].add(record.device)
         s_idx.append(series.setdefault((device, record.traffic_class), len(series)))
         d_idx.append(device)
         h_idx.append(offset_h)
         tx.append(record.bytes_tx)
         smtp.append(record.smtp_connections)
         flows.append(record.flows)
+        hosts.append(record.remote_hosts)
         total.append(record.bytes_rx + record.bytes_tx)
     n_dev, n_series = len(devices), len(series)
     hours = np.asarray(h_idx, dtype=np.int64)
@@ -112,6 +166,14 @@ def history_from_records(records: Iterable[HourRecord], day: date, window_days: 
             np.bincount(flat, weights=np.asarray(values, dtype=np.float64), minlength=n_dev * n_days)
             .reshape(n_dev, n_days)
             .astype(np.float64)
+        )
+
+    def per_device_hour(values: list[int]) -> FloatArray:
+        flat = dev * n_days * 24 + hours
+        return (
+            np.bincount(flat, weights=np.asarray(values, dtype=np.float64), minlength=n_dev * n_days * 24)
+            .reshape(n_dev, n_days, 24)
+            .astype(np.float32)
         )
 
     device_home = np.zeros(n_dev, dtype=np.int64)
@@ -140,6 +202,9 @@ def history_from_records(records: Iterable[HourRecord], day: date, window_days: 
         smtp=per_device_day(smtp),
         flows=per_device_day(flows),
         total_bytes=per_device_day(total),
+        hour_flows=per_device_hour(flows),
+        hour_hosts=per_device_hour(hosts),
+        device_aliases=[tuple(sorted(a)) for a in aliases],
     )
 
 

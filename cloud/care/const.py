@@ -32,8 +32,70 @@ DRIFT_RECENT_DAYS: Final = 7
 DRIFT_OLD_DAYS: Final = 14
 DRIFT_MIN_RATIO: Final = 3.0
 
+#: Scanning: remote hosts (summed hour by hour) in a day at least this many, this many times the
+#: device's normal, with little data per connection (a worm's probes; a download moves megabytes).
+SCAN_MIN_HOSTS: Final = 1000
+SCAN_MIN_RATIO: Final = 10.0
+SCAN_NORMAL_FLOOR: Final = 20.0
+SCAN_MAX_BYTES_PER_FLOW: Final = 20_000
+#: DDoS: an hour with at least this many flows, this many per remote host (a few targets), at
+#: least ten times the device's usual busiest hour, and this much sent in those hours.
+DDOS_MIN_FLOWS_H: Final = 1000
+DDOS_MIN_FLOWS_PER_HOST: Final = 20.0
+DDOS_MIN_RATIO: Final = 10.0
+DDOS_MIN_TX_BYTES: Final = 100 * 10**6
+#: When a device is active: an hour of the day is "unusual" when the device was active in it on at
+#: most this share of its baseline days (a PC left on some nights keeps those hours unusual).
+#: Needs this many baseline days on which the device was active at all.
+UNUSUAL_HOUR_MAX_SHARE: Final = 0.3
+#: ... and not a habit of the other day type (active on at least this share of those days).
+OTHER_TYPE_HABIT_SHARE: Final = 0.5
+ACTIVITY_MIN_DAYS: Final = 7
+#: Always-on (a miner): active in at least this many hours today, at least ALWAYS_ON_MIN_NEW of
+#: them new, for a device whose median day has at most ALWAYS_ON_MAX_NORMAL active hours; steady
+#: traffic to a few hosts, and not a big download (the day's bytes within 3x of normal or 1 GB).
+ALWAYS_ON_MIN_HOURS: Final = 20
+ALWAYS_ON_MIN_NEW: Final = 6
+ALWAYS_ON_MAX_NORMAL: Final = 16
+FEW_HOSTS: Final = 4.0
+ALWAYS_ON_MAX_BYTES_RATIO: Final = 3.0
+#: Beaconing: at least this many unusual hours, each with few flows to few hosts and little
+#: sent, of about the same size (coefficient of variation of the flows at most BEACON_MAX_CV).
+BEACON_MIN_NEW: Final = 3
+BEACON_MAX_FLOWS_H: Final = 30.0
+BEACON_MAX_TX_H: Final = 2 * 10**6
+BEACON_MAX_CV: Final = 0.5
+
 #: Ranking weights: what a CSR should call about first (a spambot gets the line blocked).
-KIND_WEIGHTS: Final = {"smtp_burst": 3.0, "upload_rise": 2.0, "upload_drift": 1.5, "silent": 1.5}
+KIND_WEIGHTS: Final = {
+    "smtp_burst": 3.0,
+    "scanning": 3.0,
+    "ddos": 3.0,
+    "upload_rise": 2.0,
+    "always_on": 2.5,
+    "beaconing": 2.0,
+    "upload_drift": 1.5,
+    "silent": 1.5,
+}
+#: What the CSR does next, per finding kind (the reason says what happened).
+NEXT_STEPS: Final = {
+    "smtp_burst": "call the subscriber: the device is probably sending spam; advise a malware scan "
+    "and, if it goes on, block outbound port 25 for the line",
+    "scanning": "call the subscriber: the device is probably infected (a worm or botnet scanning "
+    "the internet); advise disconnecting it and a malware scan or factory reset",
+    "ddos": "call the subscriber: the device is probably part of a botnet attack; advise a "
+    "factory reset, a firmware update and a new password",
+    "upload_rise": "ask the subscriber whether they expected this upload (a new backup or camera "
+    "service); if not, advise checking the device for malware",
+    "upload_drift": "ask the subscriber whether a new backup or camera service explains it; if "
+    "not, advise checking the device",
+    "always_on": "ask the subscriber whether the device is meant to run day and night; if not, it "
+    "may be mining or infected: advise a malware scan",
+    "beaconing": "ask the subscriber about the device: regular contact in its quiet hours is how "
+    "malware calls home; advise a malware scan",
+    "silent": "ask the subscriber whether the device was unplugged or replaced; a camera that "
+    "stopped uploading leaves the home unwatched",
+}
 #: Entries below this score are not listed.
 LIST_MIN_SCORE: Final = 1.0
 #: A CSR's "false alarm" down-weights the same (home, device, kind) for this long, by this factor.

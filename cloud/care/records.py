@@ -36,6 +36,12 @@ class HourRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
     smtp_connections: NonNegative
     device_name: str | None = None
     device_kind: str | None = None
+    #: Identity evidence (optional, issue 20): the inventory's "randomised MAC" flag, the DNS-SD
+    #: instance names and service types the device announced. Used to keep one history across a
+    #: MAC rotation (cloud/care/identity.py); records without them still merge on the host name.
+    mac_randomized: bool | None = None
+    device_instances: tuple[Annotated[str, msgspec.Meta(max_length=255)], ...] | None = None
+    device_services: tuple[Annotated[str, msgspec.Meta(max_length=64)], ...] | None = None
 
 
 _decoder = msgspec.json.Decoder(HourRecord)

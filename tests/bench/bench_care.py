@@ -5,8 +5,10 @@
 Homes are synthesised straight into the detector's arrays (4 devices, 2 upload classes each, 28
 days of hourly history plus the day under test), chunk by chunk; the clock (CPU time of this one
 process) covers what the care loop does every day with them: baselines (medians/MADs per hour,
-weekday and weekend pooled), the four findings and the ranking. As in the care loop, baselines are
-computed for the devices that could be a finding that day (cloud/care/baseline.py `candidates`).
+weekday and weekend pooled), the findings and the ranking. As in the care loop, baselines are
+computed for the devices that could be a finding that day (cloud/care/baseline.py `candidates`);
+the hourly detectors (scanning, DDoS, always-on, beaconing) run on hourly flows and hosts per
+device (issue 20).
 Reading the rows from the database is not included (it is I/O and depends on the store). Memory
 per home is the detector's input arrays plus the peak the evaluation adds, divided by the homes
 in a chunk. Prints the figures; asserts nothing.
@@ -51,6 +53,17 @@ def synth(homes: int, offset: int, rng: np.random.Generator) -> History:
     smtp[bots, -1] = 3000
     dark = rng.choice(n_dev, n_dev // 100, replace=False)
     flows[dark, -3:] = 0
+    # Hourly flows and remote hosts (the scanning, DDoS, always-on and beaconing detectors): a
+    # waking-hours rhythm with noise, and 0.25% scanners, 0.25% DDoS bursts, 0.25% always-on devices.
+    awake = rng.random((n_dev, DAYS, 24), dtype=np.float32) < np.where(shape > 0.05, 0.7, 0.05)
+    hour_flows = (awake * rng.integers(1, 40, (n_dev, 1, 24))).astype(np.float32)
+    hour_hosts = np.ceil(hour_flows / 3)
+    odd = rng.choice(n_dev, 3 * (n_dev // 400), replace=False).reshape(3, -1)
+    hour_hosts[odd[0], -1, :] = 2000
+    hour_flows[odd[0], -1, :] = 2500
+    hour_flows[odd[1], -1, 2:4] = 20000
+    hour_flows[odd[2], -1, :] = np.maximum(hour_flows[odd[2], -1, :], 10)
+    hour_hosts[odd[2], -1, :] = np.maximum(hour_hosts[odd[2], -1, :], 2)
     weekend = np.array([(DAY.toordinal() - (DAYS - 1 - i)) % 7 in (0, 6) for i in range(DAYS)])
     return History(
         day=DAY,
@@ -66,13 +79,24 @@ def synth(homes: int, offset: int, rng: np.random.Generator) -> History:
         upload=upload,
         smtp=smtp,
         flows=flows,
+        hour_flows=hour_flows,
+        hour_hosts=hour_hosts,
     )
 
 
 def input_bytes(history: History) -> int:
     return sum(
         a.nbytes
-        for a in (history.upload, history.smtp, history.flows, history.device_home, history.upload_device)
+        for a in (
+            history.upload,
+            history.smtp,
+            history.flows,
+            history.device_home,
+            history.upload_device,
+            history.hour_flows,
+            history.hour_hosts,
+        )
+        if a is not None
     )
 
 
