@@ -46,6 +46,27 @@ class OutboxConfig:
     max_bytes: int = 64 * 1024 * 1024
 
 
+@dataclass
+class UspConfig:
+    """The agent as a USP (TR-369) Agent over MQTT 5 (agent/usp/, docs/usp.md); off by default."""
+
+    enabled: bool = False
+    #: The controller's MQTT 5 broker (``mqtt://`` or ``mqtts://``).
+    broker_url: str = ""
+    #: Empty: ``os::<OUI>-<agent id>`` (agent/usp/service.py says how the OUI is found).
+    endpoint_id: str = ""
+    #: Six upper-case hex digits; empty: the OUI of this host's first universally administered MAC.
+    oui: str = ""
+    controller_endpoint_id: str = ""
+    #: Where answers go when a request has no Response Topic (usp-js sends none), and Notifies.
+    controller_topic: str = ""
+    #: The topic this agent subscribes to; empty: ``usp/agent/<endpoint id>``.
+    agent_topic: str = ""
+    #: ``Viewer`` (read) or ``Diagnostics`` (read and operate); consent still gates what it gates.
+    controller_role: str = "Diagnostics"
+    keepalive_s: int = 30
+
+
 def _default_probes() -> dict[str, dict[str, Any]]:
     return {"netdev": {"interval_s": 60}, "usage": {"interval_s": 60}}
 
@@ -56,6 +77,7 @@ class AgentConfig:
     log_level: str = "INFO"
     link: LinkConfig = field(default_factory=LinkConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    usp: UspConfig = field(default_factory=UspConfig)
     #: Probe name -> options; every probe takes ``interval_s`` and ``enabled``.
     probes: dict[str, dict[str, Any]] = field(default_factory=_default_probes)
 
@@ -108,6 +130,7 @@ def _build(data: dict[str, Any]) -> AgentConfig:
     try:
         link = _section(LinkConfig, data.pop("link", {}))
         outbox = _section(OutboxConfig, data.pop("outbox", {}))
+        usp = _section(UspConfig, data.pop("usp", {}))
         probes = data.pop("probes", None)
         if probes is not None and not (
             isinstance(probes, dict) and all(isinstance(v, dict) for v in probes.values())
@@ -124,7 +147,11 @@ def _build(data: dict[str, Any]) -> AgentConfig:
         raise ConfigError("outbox bounds are too small to be useful")
     if not 0 < link.max_inflight <= 10_000:
         raise ConfigError("link.max_inflight must be between 1 and 10000")
-    return AgentConfig(state_dir=state_dir, log_level=log_level, link=link, outbox=outbox, probes=merged)
+    if usp.enabled and not (usp.broker_url and usp.controller_endpoint_id and usp.controller_topic):
+        raise ConfigError("[usp] enabled needs broker_url, controller_endpoint_id and controller_topic")
+    return AgentConfig(
+        state_dir=state_dir, log_level=log_level, link=link, outbox=outbox, probes=merged, usp=usp
+    )
 
 
 def _section(cls: type[T], values: Any) -> T:

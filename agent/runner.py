@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 import protocol
-from protocol import BrokerAddress, Hello, Kind, ProbeName, Sample, TelemetryBatch
+from protocol import BrokerAddress, Hello, Kind, ProbeName, Sample, TelemetryBatch, tr181
 from protocol.catalogue import (
     AddPrinterParams,
     CloudKeyParams,
@@ -101,6 +101,8 @@ class Agent:
             probe.attach(config.state_dir)
             self.probes[name] = probe
         self.last_results: dict[str, dict[str, Any]] = {}
+        #: Each probe's last data that is not marked unchanged (USP serves the discovery inventory).
+        self.last_data: dict[str, dict[str, Any]] = {}
         self.certificate_renewals = 0
         self.outbox_errors = 0
         #: None at start, so a consent given before the agent started is reported too.
@@ -292,6 +294,8 @@ class Agent:
             if result is not None:
                 sample = Sample(probe=probe.name, at=started, status=result.status, data=result.data)
                 self.last_results[probe.name] = {"at": started, "status": result.status}
+                if result.status == "Complete" and not result.data.get(tr181.vendor("Unchanged")):
+                    self.last_data[probe.name] = result.data
                 if await self._enqueue(Kind.TELEMETRY, TelemetryBatch(samples=[sample])) is not None:
                     await probe.delivered(result)
             # Fixed-rate schedule that skips missed ticks instead of bursting.
@@ -376,6 +380,10 @@ class Agent:
                 loop.add_signal_handler(sig, stop.set)
         _LOGGER.info("agent %s starting; probes: %s", self.agent_id, ", ".join(sorted(self.probes)) or "none")
         tasks = [asyncio.create_task(self.link.run(), name="link")]
+        if self.config.usp.enabled:  # imported only when on: the agent without USP stays small
+            from .usp import serve as serve_usp  # noqa: PLC0415 - protobuf only when USP is on
+
+            tasks.append(asyncio.create_task(serve_usp(self), name="usp"))  # never returns nor raises
         if self.revocation is None:
             self._probe_tasks = [
                 asyncio.create_task(self._probe_loop(p), name=f"probe:{n}") for n, p in self.probes.items()

@@ -80,7 +80,7 @@ def test_command_checks(cloud_on_mosquitto: CloudProcess, tmp_path: Path) -> Non
             r["status"] for r in _results(cloud, agent_id, progress=True) if r["command_id"] == command_id
         ]
         assert statuses == ["Running", "Complete"]
-        assert "lo" in result["data"]["data"]["Interface"]
+        assert "lo" in [i["Name"] for i in result["data"]["data"]["Interface"]]
 
         _publish(cloud, agent_id, good)  # the very same bytes again
         replays = wait_for(

@@ -32,7 +32,7 @@ def test_round_trip_with_progress_and_audit(cloud_on_mosquitto: CloudProcess, tm
         assert ("state", "running") in kinds, "progress before the result"
         final = cloud.get(f"/api/v1/commands/{sent['command_id']}")
         assert final["status"] == "Complete"
-        assert "lo" in final["result"]["data"]["Interface"]
+        assert "lo" in [i["Name"] for i in final["result"]["data"]["Interface"]]
 
         refusals = {
             "shell": ({"name": "shell", "params": {"cmd": "id"}}, 422),
