@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     p_discover.add_argument("--timeout", type=float, default=4.0, help="seconds to listen (1-60)")
     p_discover.add_argument("--interface", help="only this interface (default: every up IPv4 interface)")
     diagnostics.add_parser(sub)
+    p_controllers = sub.add_parser(
+        "controllers", help="what your provider's management tools (USP controllers) did on this device"
+    )
+    p_controllers.add_argument("--json", action="store_true", help="machine-readable output")
     p_status = sub.add_parser("status", help="identity, link state, outbox depth, probes")
     p_status.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -103,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             return diagnostics.main(args)
         elif args.command == "consent":
             _consent(config, args)
+        elif args.command == "controllers":
+            _print_controllers(config, args.json)
         elif args.command == "status":
             status = collect_status(config)
             if args.json:
@@ -113,6 +119,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"homediag-agent: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_controllers(config: AgentConfig, as_json: bool) -> None:
+    """The USP audit (agent/usp/audit.py): every controller action, newest last."""
+    from .usp.audit import Audit, describe  # noqa: PLC0415 - only this command reads it
+
+    entries = Audit(config.state_dir).read()
+    if as_json:
+        print(json.dumps(entries, indent=2))
+    elif not entries:
+        print("No management tool (USP controller) has used this device.")
+    else:
+        print("\n".join(describe(entry) for entry in entries))
 
 
 def _meter_table(counted: dict[str, Any]) -> str:

@@ -20,9 +20,38 @@ the resident agent without it stays as small as before; it needs the ``usp`` ext
 docs/usp.md says how an operator points a controller at a fleet.
 """
 
-from .errors import ArgumentError, MessageError, PathError, PermissionDenied, RecordDropped, UspError
-from .handlers import Handlers
-from .service import UspAgent, endpoint_id, serve
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .errors import ArgumentError, MessageError, PathError, PermissionDenied, RecordDropped, UspError
+    from .handlers import Handlers
+    from .service import UspAgent, endpoint_id, serve
+
+#: Where each name lives: importing this package loads nothing (``homediag-agent controllers``
+#: reads the audit without protobuf); a name is imported from its module when first used.
+_HOME = {
+    "ArgumentError": "errors",
+    "MessageError": "errors",
+    "PathError": "errors",
+    "PermissionDenied": "errors",
+    "RecordDropped": "errors",
+    "UspError": "errors",
+    "Handlers": "handlers",
+    "UspAgent": "service",
+    "endpoint_id": "service",
+    "serve": "service",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
 
 __all__ = [
     "ArgumentError",
