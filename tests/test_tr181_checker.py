@@ -11,7 +11,7 @@ import pytest
 
 from protocol.tr181 import UNKNOWN_TIME, VENDOR_PREFIX, vendor
 from tests import tr181
-from tests.tr181 import Checker, Deviation, UnknownKind, load_model, vendor_names
+from tests.tr181 import Checker, Deviation, UnknownKind, load_model, usp_deviations, vendor_names
 
 PING = "Device.IP.Diagnostics.IPPing()"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "tr181.md"
@@ -252,3 +252,22 @@ def test_docs_name_every_vendor_extension_the_structs_declare() -> None:
     text = DOCS.read_text()
     missing = [name for name in vendor_names() if name not in text]
     assert not missing, f"docs/tr181.md does not name: {', '.join(missing)}"
+
+
+def test_usp_values_are_checked_as_text_of_their_type() -> None:
+    model = load_model()
+    good = {
+        "Status": "Complete",
+        "ResponseTime": "3",
+        "RouteHops.1.HostAddress": "10.213.0.1",
+        "RouteHops.1.RTTimes": "1,0,2",
+        "X_HOMEDIAG-DEV_Method": "UDP",
+    }
+    assert usp_deviations(model, "Device.IP.Diagnostics.TraceRoute()", good) == []
+    bad = {"ResponseTime": "2.5", "RouteHops.1.RTTimes": "1,fast", "Status": "Done", "Jitter": "1"}
+    deviations = usp_deviations(model, "Device.IP.Diagnostics.TraceRoute()", bad)
+    found = {d.path.rsplit(")", 1)[-1] for d in deviations}
+    assert found == {"ResponseTime", "RouteHops.1.RTTimes", "Status", "Jitter"}
+    hosts = {"Active": "true", "IPv4Address.1.IPAddress": "10.213.0.20", "ActiveLastChange": "yesterday"}
+    (deviation,) = usp_deviations(model, "Device.Hosts.Host.{i}.", hosts)
+    assert deviation.path.endswith("ActiveLastChange")

@@ -40,7 +40,7 @@ import re
 import sys
 import tarfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -748,6 +748,49 @@ def _reference_problem(value: str, syn: Syntax, model: Model) -> str | None:
 
 
 # --- the names our Structs declare --------------------------------------------------------------
+
+
+def usp_deviations(model: Model, where: str, params: Mapping[str, str]) -> list[Deviation]:
+    """Deviations of USP parameter values (TR-369 sends every value as text; a list is
+    comma-separated) from the model: ``where`` is a command (its arguments) or an object path such
+    as ``Device.Hosts.Host.{i}.``; ``params`` are names relative to it, instance numbers included
+    (``RouteHops.2.RTTimes``). A name with the vendor prefix is an extension, as in the JSON check."""
+    if VENDOR_PREFIX in where:  # a vendor object: everything under it is ours
+        return []
+    if where.endswith("()"):
+        scope = model.arguments(where)
+    else:
+        scope = {path[len(where) :]: item for path, item in model.items.items() if path.startswith(where)}
+    out: list[Deviation] = []
+    for name, text in params.items():
+        if VENDOR_PREFIX in name:
+            continue
+        generic = re.sub(r"(^|\.)\d+\.", r"\1{i}.", name)
+        item = scope.get(generic)
+        if item is None or item.kind != "parameter":
+            out.append(Deviation(f"{where}{name}", "not a parameter of the model", "a vendor prefix if ours"))
+            continue
+        syn = item.syntax or Syntax()
+        values = (text.split(",") if text else []) if syn.is_list else [text]
+        for value in values:
+            problem = _scalar_problem(_from_usp(value, syn.base), syn, model)
+            if problem:
+                out.append(Deviation(f"{where}{name}", problem, syn.describe()))
+    return out
+
+
+def _from_usp(text: str, base: str) -> Any:
+    """A USP value as the JSON value of its type (left as text when it is not one: then flagged)."""
+    if base in _INT_RANGE and re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if base == "boolean":
+        return {"true": True, "false": False, "1": True, "0": False}.get(text, text)
+    if base == "decimal":
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
 
 
 def vendor_names() -> dict[str, list[str]]:

@@ -23,6 +23,7 @@ import pytest
 
 from lab import CLOUD_ADDRESS, Lab
 from lab.pytest_plugin import on_ci
+from tests.tr181 import load_model, usp_deviations
 
 from .stack import LabStack, lab_stack
 
@@ -135,6 +136,9 @@ def test_usp_js_drives_the_agent_over_mqtt5(clean_home: Lab, tmp_path: Path) -> 
         for name in ("AverageResponseTime", "MinimumResponseTime", "MaximumResponseTime"):
             assert out[name].isdigit(), (name, out[name])
         assert out["X_HOMEDIAG-DEV_LossPercent"] == "0"
+        # Every output is a model name of its type (or ours, prefixed), read as USP's text values.
+        model = load_model()
+        assert usp_deviations(model, "Device.IP.Diagnostics.IPPing()", _flat(out)) == []
 
         trace = steps["traceroute"]
         assert trace["ok"], trace
@@ -144,6 +148,10 @@ def test_usp_js_drives_the_agent_over_mqtt5(clean_home: Lab, tmp_path: Path) -> 
         # The hop that answered last is the cloud itself, one hop past the home's gateway.
         assert hops[-1]["HostAddress"] == CLOUD_ADDRESS and len(hops) >= 2, hops
         assert all(t.isdigit() for hop in hops for t in hop["RTTimes"].split(",") if t)
+        assert usp_deviations(model, "Device.IP.Diagnostics.TraceRoute()", _flat(route)) == []
+        for row in hosts["resolvedPathResults"]:  # Device.Hosts.Host.3., ...Host.3.IPv4Address.1.
+            where = re.sub(r"\.\d+\.", ".{i}.", row["resolvedPath"])
+            assert usp_deviations(model, where, row["resultParams"]) == [], row
 
         assert steps["badArgument"]["error"]["errCode"] == 7004
         refused = steps["consentGated"]
@@ -183,6 +191,15 @@ def test_usp_js_drives_the_agent_over_mqtt5(clean_home: Lab, tmp_path: Path) -> 
             "the cloud's ping answered",
             lambda: stack.get(f"/api/v1/commands/{sent['command_id']}")["state"] == "complete",
         )
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, str]:
+    """usp-js's parsed output arguments back to USP's names (``RouteHops.1.RTTimes``) and texts."""
+    if isinstance(value, dict):
+        return {k: v for name, item in value.items() for k, v in _flat(item, f"{prefix}{name}.").items()}
+    if isinstance(value, list):
+        return {k: v for n, item in enumerate(value, 1) for k, v in _flat(item, f"{prefix}{n}.").items()}
+    return {prefix.removesuffix("."): str(value)}
 
 
 def _discovered(stack: LabStack) -> bool:
