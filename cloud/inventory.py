@@ -11,6 +11,15 @@ protocol's ``Host`` (``protocol.samples.inventory``), the type the agent builds 
 report's ``Hosts.Host`` table, each host's services being the ``DNS.SD.Service`` entries whose
 ``Host`` references point at its row (an older agent's shape is upgraded first). A service is kept
 without its ``Host``: the reference only means something inside its report.
+
+A phone's randomised MAC rotates. While the agent remembers the phone it keeps its key, and the
+row records the MAC change. When the agent did not recognise it (a new key), a new active host with
+a randomised MAC becomes the silent device it replaced if ``care.identity.merge_rotations`` says so
+on the evidence (DNS-SD instance, a host name no other active device carries, kind, services; never
+the vendor OUI): the row takes the new key, keeps its first-seen, and lists the old MAC (and key) in
+``previous_macs``; a ``mac_changed`` event is written instead of ``new`` (so no "new device"
+alert), and the old key, still reported inactive while the agent remembers it, is that row's past
+(no ``gone``).
 """
 
 from __future__ import annotations
@@ -27,14 +36,17 @@ from sqlalchemy.orm import Session
 from protocol import ProbeName, Sample
 from protocol.samples import DiscoveryData, Host, Printer, Service, UnsetType, given, salvage
 from protocol.samples.legacy_inventory import HOST_TABLE, upgrade_discovery
-from protocol.tr181 import UNKNOWN_TIME
+from protocol.tr181 import UNKNOWN_TIME, vendor
 
+from .care.identity import GENERIC_NAMES, Sighting, is_randomized, merge_rotations
 from .storage.inventory import InventoryDevice, InventoryEvent
 
 DISCOVERY_PROBE = ProbeName.DISCOVERY
 MAX_HOSTS = 1024
 MAX_SERVICES = 4096
 MAX_JSON_FIELD = 64
+#: Earlier MACs kept per device (a phone rotating daily keeps about two weeks).
+MAX_PREVIOUS_MACS = 16
 __all__ = ["DISCOVERY_PROBE", "apply_inventory"]
 
 
@@ -140,6 +152,118 @@ def _json(value: msgspec.Struct) -> dict[str, Any]:
     return built
 
 
+def _evidence_of(services: list[dict[str, Any]]) -> tuple[frozenset[str], frozenset[str]]:
+    """DNS-SD instance names (``name.type``) and service types, as identity.py compares them."""
+    instances: set[str] = set()
+    types: set[str] = set()
+    for service in services:
+        name, kind = service.get("InstanceName"), service.get(vendor("Type"), service.get("Type"))
+        if isinstance(kind, str) and kind:
+            types.add(kind.lower())
+            if isinstance(name, str) and name:
+                instances.add(f"{name}.{kind}".lower())
+    return frozenset(instances), frozenset(types)
+
+
+def _sighting(device: InventoryDevice) -> Sighting:
+    instances, types = _evidence_of(list(device.services))
+    kind = device.kind if device.kind != "unknown" else None
+    first = device.mac_since or device.first_seen
+    return Sighting(
+        device.mac.lower(),
+        first,
+        device.last_seen,
+        device.hostname,
+        kind,
+        device.random_mac,
+        instances,
+        types,
+    )
+
+
+def _rotations(
+    hosts: list[tuple[Host, list[Service]]], known: Mapping[str, InventoryDevice], at: datetime
+) -> dict[str, InventoryDevice]:
+    """New keys of this report that are a silent device of the home under a rotated MAC.
+
+    Only a host new to the cloud, active, with a randomised MAC can be one, and only a device not
+    active in this report and not seen at this moment can be what it replaced: two devices seen at
+    the same time are two devices. A name another active host carries identifies neither.
+    """
+    active: dict[str, Host] = {}
+    for h, _ in hosts:
+        if given(h.Active, True):
+            active.setdefault(_text(h.Key, 64), h)
+    names = [_text(h.HostName, 255).strip().lower() for h in active.values()]
+    fresh: dict[str, tuple[Host, Sighting]] = {}
+    for host, services in hosts:
+        key, mac = _text(host.Key, 64), _text(host.PhysAddress, 17).lower()
+        if key in known or key not in active or active[key] is not host or not mac:
+            continue
+        if not is_randomized(mac, given(host.RandomMAC, None)):
+            continue
+        name = _text(host.HostName, 255).strip().lower()
+        if name not in GENERIC_NAMES and names.count(name) > 1:
+            continue
+        instances, types = _evidence_of([_json(s) for s in services])
+        # The agent's first sighting of this key (0 when it did not say): earlier than the old
+        # device's last sighting means both were there at once.
+        first = _moment(given(host.FirstSeen, 0.0)) or at
+        kind = _text(host.Kind, 32)
+        fresh[mac] = (
+            host,
+            Sighting(
+                mac,
+                min(first, at),
+                at,
+                name,
+                kind if kind not in ("", "unknown") else None,
+                True,
+                instances,
+                types,
+            ),
+        )
+    if not fresh:
+        return {}
+    silent = {
+        d.mac.lower(): d
+        for k, d in known.items()
+        if k not in active
+        and d.mac
+        and d.last_seen < at
+        and d.reported_at < at
+        and d.mac.lower() not in fresh
+    }
+    if not silent:
+        return {}
+    merged = merge_rotations([*(_sighting(d) for d in silent.values()), *(s for _, s in fresh.values())])
+    out: dict[str, InventoryDevice] = {}
+    for mac, (host, _sight) in fresh.items():
+        olds = [d for m, d in silent.items() if merged.get(m) == mac]
+        if olds:
+            # A chain the cloud missed merges into its latest link; the older rows stay as they are.
+            out[_text(host.Key, 64)] = max(olds, key=lambda d: d.last_seen)
+    return out
+
+
+def _moment(value: float) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value > 0 else None
+
+
+def _remember_mac(device: InventoryDevice, until: datetime) -> None:
+    """Keep the device's current MAC (and key) as history before it takes another."""
+    if not device.mac:
+        return
+    entry = {
+        "mac": device.mac,
+        "key": device.key,
+        "first_seen": (device.mac_since or device.first_seen).isoformat(),
+        "last_seen": until.isoformat(),
+    }
+    kept = [p for p in device.previous_macs if isinstance(p, dict) and p.get("mac") != device.mac]
+    device.previous_macs = [*kept, entry][-MAX_PREVIOUS_MACS:]
+
+
 def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
     """Fold one discovery sample in; returns how many events it produced."""
     at = datetime.fromtimestamp(sample.at, UTC)
@@ -164,6 +288,18 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
         d.key: d for d in session.scalars(select(InventoryDevice).where(InventoryDevice.agent_id == agent_id))
     }
     events = 0
+    rotated = _rotations(hosts, known, at)
+    for key, merged in rotated.items():
+        old_key, old_mac = merged.key, merged.mac
+        _remember_mac(merged, merged.last_seen)
+        del known[old_key]
+        merged.key, known[key] = key, merged
+        merged.mac, merged.mac_since = "", None  # the host's MAC, since now, below
+        _event(session, agent_id, key, at, "mac_changed", previous_mac=old_mac, previous_key=old_key)
+        events += 1
+    # Keys a device had before a rotation the cloud merged: the agent reports them inactive until
+    # it forgets them, and they are that device's past, not a device that left.
+    past = {str(p.get("key")) for d in known.values() for p in d.previous_macs if isinstance(p, dict)}
     named: set[str] = set()
     for host, services in hosts:
         key = _text(host.Key, 64)
@@ -171,17 +307,21 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
             continue
         named.add(key)
         device = known.get(key)
+        active = given(host.Active, True)
+        if device is None and not active and key in past:
+            continue
         if device is not None and device.reported_at >= at:
             continue  # a newer report already spoke for this device
-        active = given(host.Active, True)
         state, reason = _printer_state(host)
         if device is None:
-            device = InventoryDevice(agent_id=agent_id, key=key, first_seen=at, last_seen=at, active=active)
+            device = InventoryDevice(
+                agent_id=agent_id, key=key, first_seen=at, last_seen=at, active=active, mac_since=at
+            )
             session.add(device)
             known[key] = device
             _event(session, agent_id, key, at, "new", kind=_text(host.Kind, 32), active=active)
             events += 1
-        else:
+        elif key not in rotated:  # one back under a rotated MAC: its mac_changed event says so
             if device.active and not active:
                 _event(session, agent_id, key, at, "gone", last_seen=device.last_seen.isoformat())
                 events += 1
@@ -195,8 +335,17 @@ def apply_inventory(session: Session, agent_id: str, sample: Sample) -> int:
         device.active_last_change = _time(host.ActiveLastChange) or device.active_last_change
         device.active = active
         if active:
+            mac = _text(host.PhysAddress, 17)
+            if device.mac and mac and mac.lower() != device.mac.lower():
+                # The agent knew it under its new MAC too: the same device, the old MAC its past.
+                _event(session, agent_id, key, at, "mac_changed", previous_mac=device.mac, previous_key=key)
+                events += 1
+                _remember_mac(device, device.last_seen)
+                device.mac_since = at
+            elif mac and device.mac_since is None and not device.mac:
+                device.mac_since = at
             device.last_seen = at
-            device.mac = _text(host.PhysAddress, 17)
+            device.mac = mac
             device.ips = [a[:45] for a in _addresses(host)[:8]]
             device.ip_address = device.ips[0] if device.ips else ""
             device.interface_type = _text(host.InterfaceType, 16)

@@ -5,6 +5,7 @@ records    the JSON Lines hourly record of the offline entry point
 baseline   each home's normal: medians and MADs per hour, weekdays and weekends pooled
 identity   one device, one history: which MACs of a home are one device after a MAC rotation
 detector   findings, reasons in words, next steps, ranking, CSR feedback
+degraded   connectivity degraded against the home's own baseline: episodes, raised once, cleared
 projection where the cycle will end, warning texts, the next-plan-up offer
 alerts     what is due for whom, from the database
 delivery   the outbox: once-only keys, SMTP, signed webhooks, back-off, dead letters

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import get_args
 
@@ -18,17 +18,25 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from protocol.cycles import cycle_bounds, zone
+from protocol.errors import MalformedMessage
+from protocol.tr181 import vendor
 
 from ..storage.care import CareDailyEntry, CareFeedback, CareNotification, CarePreference
+from ..storage.connectivity import ConnectivitySample
 from ..storage.models import Agent
 from ..storage.usage import DeviceClassHour, UsageHour, UsagePlan
 from .baseline import day_start, history_from_records
 from .const import (
+    DEGRADED_BASELINE_DAYS,
+    DEGRADED_BASELINE_MAX_ROWS,
+    DEGRADED_CLOSE_INTERVALS,
+    DEGRADED_SCAN_HOURS,
     FALSE_ALARM_DAYS,
     PROJECTION_HISTORY_DAYS,
     PROJECTION_MIN_USED,
     WINDOW_DAYS,
 )
+from .degraded import Episode, Interval, Normal, cleared_text, episodes, raised_text
 from .delivery import Message, enqueue
 from .detector import Entry, Feedback, FeedbackIndex, Finding, detect, device_label, rank
 from .projection import Plan, Projection, plan_offer, project, top_device, warning_text
@@ -51,19 +59,67 @@ def _reflect(session: Session, name: str, columns: set[str]) -> Table | None:
     return table if columns <= set(table.c.keys()) else None
 
 
-def device_names(session: Session, agent_id: str | None = None) -> dict[tuple[str, str], tuple[str, str]]:
-    """(agent, mac) -> (name, kind) from the home inventory, when it exists."""
+@dataclass(frozen=True)
+class DeviceIdentity:
+    """What the inventory knows of the device behind one MAC: its current MAC (``mac``; another
+    one when this MAC is one it used before a rotation, cloud/inventory.py) and its evidence."""
+
+    mac: str
+    name: str
+    kind: str
+    randomized: bool | None = None
+    instances: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+
+
+def _service_evidence(services: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    instances: set[str] = set()
+    types: set[str] = set()
+    for service in services if isinstance(services, list) else []:
+        if not isinstance(service, dict):
+            continue
+        name, kind = service.get("InstanceName"), service.get(vendor("Type"), service.get("Type"))
+        if isinstance(kind, str) and kind:
+            types.add(kind.lower()[:64])
+            if isinstance(name, str) and name:
+                instances.add(f"{name}.{kind}".lower()[:255])
+    return tuple(sorted(instances)), tuple(sorted(types))
+
+
+def device_identities(session: Session, agent_id: str | None = None) -> dict[tuple[str, str], DeviceIdentity]:
+    """(agent, mac) -> the inventory's device, for every MAC it has and had, when it exists."""
     table = _reflect(session, "inventory_devices", {"agent_id", "mac", "hostname", "kind"})
     if table is None:
         return {}
-    query = select(table.c.agent_id, table.c.mac, table.c.hostname, table.c.kind)
+    extra = [table.c[n] for n in ("random_mac", "services", "previous_macs") if n in table.c]
+    query = select(table.c.agent_id, table.c.mac, table.c.hostname, table.c.kind, *extra)
     if agent_id is not None:
         query = query.where(table.c.agent_id == agent_id)
     try:
-        rows = session.execute(query).all()
+        rows = session.execute(query).mappings().all()
     except SQLAlchemyError:
         return {}
-    return {(a, (m or "").lower()): (h or "", k if k and k != "unknown" else "") for a, m, h, k in rows if m}
+    out: dict[tuple[str, str], DeviceIdentity] = {}
+    for row in rows:
+        mac = (row["mac"] or "").lower()
+        if not mac:
+            continue
+        kind = row["kind"] if row["kind"] and row["kind"] != "unknown" else ""
+        instances, services = _service_evidence(row.get("services"))
+        identity = DeviceIdentity(
+            mac, row["hostname"] or "", kind, row.get("random_mac"), instances, services
+        )
+        out[(row["agent_id"], mac)] = identity
+        for previous in row.get("previous_macs") or []:
+            old = str(previous.get("mac", "")).lower() if isinstance(previous, dict) else ""
+            if old:
+                out.setdefault((row["agent_id"], old), identity)
+    return out
+
+
+def device_names(session: Session, agent_id: str | None = None) -> dict[tuple[str, str], tuple[str, str]]:
+    """(agent, mac) -> (name, kind) from the home inventory, when it exists (earlier MACs too)."""
+    return {key: (i.name, i.kind) for key, i in device_identities(session, agent_id).items()}
 
 
 def _labels(session: Session, agent_id: str) -> dict[str, str]:
@@ -218,6 +274,23 @@ def offline_alerts(session: Session, *, now: datetime, offline_after_s: float, e
     return added
 
 
+def _rotated_keys(session: Session, table: Table, since: datetime) -> dict[tuple[str, str], datetime]:
+    """(agent, key) of the devices whose MAC rotated -> when the cloud saw it back under the new one."""
+    if "details" not in table.c:
+        return {}
+    rows = session.execute(
+        select(table.c.agent_id, table.c.at, table.c.details).where(
+            table.c.event == "mac_changed", table.c.at >= since
+        )
+    )
+    out: dict[tuple[str, str], datetime] = {}
+    for agent_id, at, details in rows:
+        if isinstance(details, dict) and details.get("previous_key"):
+            key = (agent_id, str(details["previous_key"]))
+            out[key] = max(at, out.get(key, at))
+    return out
+
+
 def inventory_alerts(session: Session, *, now: datetime, email_enabled: bool) -> int:
     """New and gone devices from the inventory's events (issue 4), if that table exists."""
     table = _reflect(session, "inventory_events", {"agent_id", "device_key", "at", "event"})
@@ -229,11 +302,14 @@ def inventory_alerts(session: Session, *, now: datetime, email_enabled: bool) ->
                 table.c.event.in_(("new", "gone")), table.c.at >= now - timedelta(days=1)
             )
         ).all()
+        rotated = _rotated_keys(session, table, now - timedelta(days=1))
     except SQLAlchemyError as exc:
         _LOGGER.debug("inventory events unreadable: %s", exc)
         return 0
     added = 0
     for agent_id, device_key, at, event in rows:
+        if event == "gone" and at <= rotated.get((agent_id, device_key), at - timedelta(seconds=1)):
+            continue  # its MAC rotated since: the device is back under its new one (cloud/inventory.py)
         word = "A new device joined" if event == "new" else "A known device left"
         message = Message(
             agent_id=agent_id,
@@ -260,7 +336,9 @@ def build_daily_list(session: Session, day: date, homes_per_batch: int = 500) ->
     last = day_start(day) + timedelta(days=1)
     in_window = (DeviceClassHour.hour >= first, DeviceClassHour.hour < last)
     homes = sorted(session.scalars(select(DeviceClassHour.agent_id).where(*in_window).distinct()))
-    names = device_names(session)
+    # The inventory's identity: an earlier MAC of a device (a rotation) is read as its current one,
+    # so the detector sees one device with one history, and gets the evidence to merge the rest.
+    identities = device_identities(session)
     findings: list[Finding] = []
     for start in range(0, len(homes), homes_per_batch):
         batch = homes[start : start + homes_per_batch]
@@ -279,11 +357,11 @@ def build_daily_list(session: Session, day: date, homes_per_batch: int = 500) ->
         )
         records = []
         for agent_id, device, cls, hour, rx, tx, flows, hosts, smtp in rows:
-            name, kind = names.get((agent_id, device), ("", ""))
+            identity = identities.get((agent_id, device))
             records.append(
                 HourRecord(
                     home=agent_id,
-                    device=device,
+                    device=identity.mac if identity is not None else device,
                     traffic_class=_CLASSES.get(cls, "other"),
                     hour=hour,
                     bytes_rx=rx,
@@ -291,13 +369,22 @@ def build_daily_list(session: Session, day: date, homes_per_batch: int = 500) ->
                     flows=flows,
                     remote_hosts=hosts,
                     smtp_connections=smtp,
-                    device_name=name or None,
-                    device_kind=kind or None,
+                    device_name=(identity.name or None) if identity else None,
+                    device_kind=(identity.kind or None) if identity else None,
+                    mac_randomized=identity.randomized if identity else None,
+                    device_instances=identity.instances or None if identity else None,
+                    device_services=identity.services or None if identity else None,
                 )
             )
         findings.extend(detect(history_from_records(records, day)))
     feedback = FeedbackIndex(
-        Feedback(f.home, f.device, f.kind, "confirmed" if f.verdict == "confirmed" else "false_alarm", f.day)
+        Feedback(
+            f.home,
+            identities[(f.home, f.device)].mac if (f.home, f.device) in identities else f.device,
+            f.kind,
+            "confirmed" if f.verdict == "confirmed" else "false_alarm",
+            f.day,
+        )
         for f in session.scalars(
             select(CareFeedback).where(CareFeedback.day >= day - timedelta(days=FALSE_ALARM_DAYS))
         )
@@ -325,3 +412,149 @@ def store_daily_list(session: Session, day: date, entries: Sequence[Entry], now:
             )
         )
     return len(entries)
+
+
+DEGRADED_KIND = "connectivity_degraded"
+
+
+def _intervals(
+    session: Session, agent_id: str, since: datetime, until: datetime, limit: int
+) -> list[Interval]:
+    """The home's ``connectivity`` intervals in [since, until), the newest ``limit`` of them."""
+    rows = session.execute(
+        select(
+            ConnectivitySample.at,
+            ConnectivitySample.loss_pct,
+            ConnectivitySample.latency_p50_ms,
+            ConnectivitySample.dns_ok,
+            ConnectivitySample.finding,
+        )
+        .where(
+            ConnectivitySample.agent_id == agent_id,
+            ConnectivitySample.probe == "connectivity",
+            ConnectivitySample.at >= since,
+            ConnectivitySample.at < until,
+        )
+        .order_by(ConnectivitySample.at.desc())
+        .limit(limit)
+    ).all()
+    return [Interval(at, loss, p50, ok, where) for at, loss, p50, ok, where in rows]
+
+
+def _degraded_payload(episode: Episode, state: str) -> dict[str, object]:
+    return {
+        "kind": DEGRADED_KIND,
+        "state": state,
+        "start": episode.start.isoformat(timespec="seconds"),
+        "cleared_at": episode.cleared_at.isoformat(timespec="seconds") if episode.cleared_at else None,
+        "metric": episode.metric,
+        "where": episode.where,
+        "value": round(episode.value, 2),
+        "normal": None if episode.normal is None else round(episode.normal, 2),
+        "bad_intervals": episode.bad_intervals,
+    }
+
+
+def _episode_of(payload: dict[str, object], cleared_at: datetime) -> Episode | None:
+    """The episode an earlier alert spoke of (to clear it after its start left the window)."""
+    try:
+        start = datetime.fromisoformat(str(payload["start"]))
+        value, normal = payload["value"], payload.get("normal")
+        metric = str(payload["metric"])
+        if metric not in ("loss", "latency", "dns") or not isinstance(value, int | float):
+            return None
+        return Episode(
+            start=start,
+            metric=metric,  # type: ignore[arg-type]  # checked just above
+            where=str(payload.get("where") or ""),
+            value=float(value),
+            normal=float(normal) if isinstance(normal, int | float) else None,
+            bad_intervals=0,
+            judged_intervals=0,
+            last_bad=start,
+            cleared_at=cleared_at,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def connectivity_alerts(session: Session, *, now: datetime, email_enabled: bool) -> int:
+    """Connectivity degraded against the home's own normal: one alert per episode, one all-clear.
+
+    The episodes are recomputed from the history on every pass (degraded.py); the key's cycle is
+    the episode's first bad interval, so a repeat pass or a restart adds nothing. An episode that
+    began before the scan window continues the alert still open rather than raising a second.
+    """
+    since = now - timedelta(hours=DEGRADED_SCAN_HOURS)
+    homes = sorted(
+        session.scalars(
+            select(ConnectivitySample.agent_id)
+            .where(ConnectivitySample.probe == "connectivity", ConnectivitySample.at >= since)
+            .distinct()
+        )
+    )
+    added = 0
+    for agent_id in homes:
+        agent = session.get(Agent, agent_id)
+        if agent is not None and not agent.revoked:
+            added += _home_connectivity_alerts(session, agent, since, now=now, email_enabled=email_enabled)
+    return added
+
+
+def _home_connectivity_alerts(
+    session: Session, agent: Agent, since: datetime, *, now: datetime, email_enabled: bool
+) -> int:
+    recent = _intervals(session, agent.id, since, now, DEGRADED_BASELINE_MAX_ROWS)
+    before = since - timedelta(days=DEGRADED_BASELINE_DAYS)
+    baseline = _intervals(session, agent.id, before, since, DEGRADED_BASELINE_MAX_ROWS)
+    found = episodes(recent, Normal.of(baseline))
+    plan = session.get(UsagePlan, agent.id)
+    try:
+        tz = zone(plan.timezone) if plan is not None else None
+    except MalformedMessage:
+        tz = None  # a plan with a zone this machine does not know: UTC in the words
+    home = agent.subscriber_id or agent.hostname or agent.id
+    sent = {
+        (threshold, cycle): payload
+        for threshold, cycle, payload in session.execute(
+            select(CareNotification.threshold, CareNotification.cycle, CareNotification.payload).where(
+                CareNotification.agent_id == agent.id,
+                CareNotification.kind == DEGRADED_KIND,
+                CareNotification.channel == "console",
+            )
+        )
+    }
+    dangling = sorted(c for t, c in sent if t == "open" and ("cleared", c) not in sent)
+    preference = session.get(CarePreference, agent.id)
+
+    def say(cycle: str, state: str, text: tuple[str, str], episode: Episode) -> int:
+        message = Message(
+            agent_id=agent.id,
+            kind=DEGRADED_KIND,
+            threshold=state,
+            cycle=cycle,
+            subject=text[0],
+            body=text[1],
+            payload=_degraded_payload(episode, state),
+        )
+        return enqueue(session, message, preference, email_enabled=email_enabled, now=now)
+
+    added = 0
+    for episode in found:
+        cycle = episode.start.isoformat(timespec="seconds")
+        older = [c for c in dangling if c < cycle]
+        if episode.from_window_start and older:
+            cycle = older[-1]
+        if ("open", cycle) not in sent:
+            added += say(cycle, "open", raised_text(home, episode, tz), episode)
+        if not episode.open:
+            added += say(cycle, "cleared", cleared_text(home, episode, tz), episode)
+    judged = sorted(i.at for i in recent)
+    if found or len(judged) < DEGRADED_CLOSE_INTERVALS:
+        return added
+    # No episode in the window and enough good intervals: an alert still open from before ends.
+    for cycle in dangling:
+        old = _episode_of(dict(sent[("open", cycle)] or {}), judged[DEGRADED_CLOSE_INTERVALS - 1])
+        if old is not None:
+            added += say(cycle, "cleared", cleared_text(home, old, tz), old)
+    return added

@@ -127,3 +127,30 @@ METADATA_ADDRESSES: Final = (
 #: for every database's date type.
 EARLIEST_DAY: Final = date(2000, 1, 1)
 LATEST_DAY: Final = date(2100, 12, 31)
+
+#: Connectivity degraded (degraded.py). The recent stretch judged on each pass: long enough to
+#: hold an episode's start and its clearing, short enough to read on every pass.
+DEGRADED_SCAN_HOURS: Final = 3
+#: The home's normal: the connectivity intervals of the days before the scan, at most this many
+#: rows (two weeks at one interval every five minutes; a one-a-minute agent keeps its newest 4 days).
+DEGRADED_BASELINE_DAYS: Final = 14
+DEGRADED_BASELINE_MAX_ROWS: Final = 5000
+#: Fewer judged intervals than this in the baseline: the home is new, absolute thresholds apply.
+DEGRADED_MIN_BASELINE_INTERVALS: Final = 48
+#: Hysteresis: an episode opens after this many bad intervals in a row (one bad interval is
+#: noise) and closes after this many good ones in a row (a flapping line stays one episode).
+DEGRADED_OPEN_INTERVALS: Final = 3
+DEGRADED_CLOSE_INTERVALS: Final = 3
+#: Loss: bad at >= max(LOSS_MIN, median + max(3 sigma, LOSS_FLOOR)) per cent. 5% loss is where
+#: calls and games visibly suffer; the floor keeps a quiet home's one lost echo from counting.
+DEGRADED_LOSS_MIN_PCT: Final = 5.0
+DEGRADED_LOSS_FLOOR_PCT: Final = 3.0
+#: Latency (the headline p50): bad at >= max(RATIO x median, median + max(3 sigma, FLOOR)); a
+#: new home at >= ABS ms (a wired line's p50 is tens of ms; 150 ms is where ITU-T G.114 says
+#: conversation starts to suffer).
+DEGRADED_LATENCY_RATIO: Final = 2.0
+DEGRADED_LATENCY_FLOOR_MS: Final = 30.0
+DEGRADED_LATENCY_ABS_MS: Final = 150.0
+#: DNS: a failed lookup is bad unless the home's lookups fail this often normally (then a
+#: failing resolver is its normal, and loss or latency must speak).
+DEGRADED_DNS_NORMAL_FAIL_SHARE: Final = 0.2

@@ -21,7 +21,14 @@ from ..config import Settings
 from ..storage import make_engine, make_sessionmaker, migrate
 from ..storage.models import utcnow
 from ..storage.usage import UsagePlan
-from .alerts import build_daily_list, cap_warnings, inventory_alerts, offline_alerts, store_daily_list
+from .alerts import (
+    build_daily_list,
+    cap_warnings,
+    connectivity_alerts,
+    inventory_alerts,
+    offline_alerts,
+    store_daily_list,
+)
 from .delivery import RetryPolicy, Sender, SmtpSender, WebhookSender, deliver_due
 from .egress import policy_for
 from .projection import Plan
@@ -65,7 +72,7 @@ class CareLoop:
         return f"{base}/api/v1/care/unsubscribe/{token}"
 
     def decide(self, now: datetime) -> dict[str, int]:
-        counts = {"cap": 0, "offline": 0, "devices": 0, "daily_list": 0}
+        counts = {"cap": 0, "offline": 0, "devices": 0, "connectivity": 0, "daily_list": 0}
         email = "email" in self.senders
         with self.sessions() as session:
             agent_ids = list(session.scalars(select(UsagePlan.agent_id)))
@@ -89,6 +96,8 @@ class CareLoop:
                 session, now=now, offline_after_s=self.settings.care_offline_after_s, email_enabled=email
             )
             counts["devices"] = inventory_alerts(session, now=now, email_enabled=email)
+        with self.sessions.begin() as session:
+            counts["connectivity"] = connectivity_alerts(session, now=now, email_enabled=email)
         yesterday = (now - timedelta(days=1)).date()
         if self._daily_done != yesterday:
             with self.sessions.begin() as session:

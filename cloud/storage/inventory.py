@@ -12,7 +12,8 @@ from .models import Base, utcnow
 
 
 class InventoryDevice(Base):
-    """One device of one home, keyed by the agent's device key (stable across random MACs)."""
+    """One device of one home, keyed by the agent's device key (stable across random MACs while
+    the agent remembers the device; a rotation it missed is merged by the cloud's fold)."""
 
     __tablename__ = "inventory_devices"
     __table_args__ = (UniqueConstraint("agent_id", "key", name="uq_inventory_devices_agent_key"),)
@@ -21,6 +22,11 @@ class InventoryDevice(Base):
     agent_id: Mapped[str] = mapped_column(String(64), ForeignKey("agents.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(17), default="")
+    #: When ``mac`` was first seen; None for rows stored before issue 20.
+    mac_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: The MACs this device used before (a randomised MAC that rotated, cloud/inventory.py), oldest
+    #: first: ``{"mac", "key", "first_seen", "last_seen"}``, the key being the agent's key then.
+    previous_macs: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     #: Every address (TR-181's ``IPv4Address``/``IPv6Address`` tables); ``ip_address`` the primary.
     ips: Mapped[list[str]] = mapped_column(JSON, default=list)
     ip_address: Mapped[str] = mapped_column(String(45), default="", server_default="")

@@ -26,8 +26,9 @@ def test_enroll_run_report_and_go_offline(cloud: CloudProcess, tmp_path: Path) -
         )
         netdev = latest["netdev"]
         assert netdev["status"] == "Complete"
-        assert "lo" in [i["Name"] for i in netdev["data"]["Interface"]]
-        assert {"BytesSent", "BytesReceived", "PacketsSent"} <= set(netdev["data"]["Interface"]["lo"])
+        rows = {i["Name"]: i for i in netdev["data"]["Interface"]}
+        assert "lo" in rows
+        assert {"BytesSent", "BytesReceived", "PacketsSent"} <= set(rows["lo"]["Stats"])
         view = cloud.get(f"/api/v1/agents/{agent_id}")
         assert view["hostname"] and view["agent_version"] == "0.1.0"
         assert view["last_seen_at"] is not None

@@ -110,6 +110,17 @@ class DevicePublic(BaseModel):
     printer_state: str
     printer_reason: str
     printer: dict[str, Any] | None
+    #: Cloud-only (not in TR-181's Host): the MACs it used before, oldest first (cloud/inventory.py).
+    previous_macs: list[PreviousMacPublic] = []
+
+
+class PreviousMacPublic(BaseModel):
+    """A MAC the device used before (its randomised MAC rotated), with the agent's key then."""
+
+    mac: str
+    key: str
+    first_seen: datetime | None
+    last_seen: datetime | None
 
 
 class EventPublic(BaseModel):
@@ -174,7 +185,26 @@ def _public(d: InventoryDevice) -> DevicePublic:
         printer_state=d.printer_state,
         printer_reason=d.printer_reason,
         printer=d.printer,
+        previous_macs=[p for p in map(_previous, d.previous_macs or []) if p is not None],
     )
+
+
+def _previous(stored: object) -> PreviousMacPublic | None:
+    if not isinstance(stored, Mapping) or not isinstance(stored.get("mac"), str):
+        return None
+    return PreviousMacPublic(
+        mac=stored["mac"],
+        key=str(stored.get("key", "")),
+        first_seen=_moment(stored.get("first_seen")),
+        last_seen=_moment(stored.get("last_seen")),
+    )
+
+
+def _moment(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 @router.get("/{agent_id}/devices")
@@ -216,6 +246,12 @@ def events(
     return [EventPublic(device_key=e.device_key, at=e.at, event=e.event, details=e.details) for e in rows]
 
 
+def _keys(row: InventoryDevice) -> list[str]:
+    """The device's key and those it had before a MAC rotation: its history is theirs too."""
+    before = [str(p.get("key")) for p in row.previous_macs or [] if isinstance(p, Mapping) and p.get("key")]
+    return list(dict.fromkeys([row.key, *before]))
+
+
 @router.get("/{agent_id}/devices/{key}")
 def device(
     agent_id: ObjectId,
@@ -229,13 +265,17 @@ def device(
         select(InventoryDevice).where(InventoryDevice.agent_id == agent_id, InventoryDevice.key == key)
     )
     if row is None:
+        # A key it had before a MAC rotation (a link kept from yesterday): the device it is now.
+        homes = session.scalars(select(InventoryDevice).where(InventoryDevice.agent_id == agent_id))
+        row = next((d for d in homes if key in _keys(d)), None)
+    if row is None:
         raise HTTPException(
             status_code=status.HTTP_404_NOT_FOUND,
             detail="This home has no device by that key; refresh the list of devices and try again.",
         )
     history = session.scalars(
         select(InventoryEvent)
-        .where(InventoryEvent.agent_id == agent_id, InventoryEvent.device_key == key)
+        .where(InventoryEvent.agent_id == agent_id, InventoryEvent.device_key.in_(_keys(row)))
         .order_by(InventoryEvent.at.desc(), InventoryEvent.id.desc())
         .limit(limit)
     )

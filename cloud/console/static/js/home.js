@@ -94,7 +94,7 @@ function devicesCard(devices) {
       { title: "Name", value: (d) => d.HostName || h("span", { class: "muted" }, "(no name)") },
       { title: "Kind", value: (d) => d.kind },
       { title: "Address", value: (d) => [...new Set([d.IPAddress, ...d.IPv4Address, ...d.IPv6Address])].filter(Boolean).join(", ") || "–" },
-      { title: "MAC", value: (d) => [d.PhysAddress, d.random_mac ? h("span", { class: "muted" }, " (private)") : null] },
+      { title: "MAC", value: (d) => [d.PhysAddress, d.random_mac ? h("span", { class: "muted" }, " (private)") : null, (d.previous_macs || []).length ? h("span", { class: "muted" }, ` (was ${d.previous_macs.map((p) => p.mac).join(", ")})`) : null] },
       { title: "Vendor", value: (d) => d.vendor || "–" },
       { title: "State", value: (d) => [d.Active ? badge("online", "ok") : badge("offline", "muted"),
         d.printer_state ? [" ", badge(`printer ${d.printer_state}`, d.printer_state === "stopped" ? "bad" : "ok")] : null,
