@@ -59,12 +59,25 @@ ALWAYS_ON_MIN_NEW: Final = 6
 ALWAYS_ON_MAX_NORMAL: Final = 16
 FEW_HOSTS: Final = 4.0
 ALWAYS_ON_MAX_BYTES_RATIO: Final = 3.0
+#: ... unless the new hours themselves are a miner's: each to a few hosts, at most this much sent
+#: and about the same number of flows (BEACON_MAX_CV). A download's ACKs alone are about 1% of what
+#: it fetches, tens of MB an hour for a game; a miner's shares are a few MB, hour after hour.
+ALWAYS_ON_MAX_TX_H: Final = 10 * 10**6
 #: Beaconing: at least this many unusual hours, each with few flows to few hosts and little
 #: sent, of about the same size (coefficient of variation of the flows at most BEACON_MAX_CV).
 BEACON_MIN_NEW: Final = 3
 BEACON_MAX_FLOWS_H: Final = 30.0
 BEACON_MAX_TX_H: Final = 2 * 10**6
 BEACON_MAX_CV: Final = 0.5
+#: ... or, over the last BEACON_RECENT_DAYS days (today among them), at least BEACON_MIN_RECENT
+#: such hours on at least two of the days: a beacon that shares some of its hours with the
+#: device's own use (a PC left on some nights, a download today) still repeats, small and the
+#: same size, night after night, which a person's use does not.
+BEACON_RECENT_DAYS: Final = 3
+BEACON_MIN_RECENT: Final = 6
+#: A device silent in at least this many hours today is not "always on": when its new hours are
+#: beacon-sized and regular, they are called beaconing (a miner fills the clock).
+ALWAYS_ON_MAX_SILENT_H: Final = 1
 
 #: Ranking weights: what a CSR should call about first (a spambot gets the line blocked).
 KIND_WEIGHTS: Final = {

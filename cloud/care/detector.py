@@ -33,6 +33,8 @@ from .const import (
     ACTIVITY_MIN_DAYS,
     ALWAYS_ON_MAX_BYTES_RATIO,
     ALWAYS_ON_MAX_NORMAL,
+    ALWAYS_ON_MAX_SILENT_H,
+    ALWAYS_ON_MAX_TX_H,
     ALWAYS_ON_MIN_HOURS,
     ALWAYS_ON_MIN_NEW,
     BAND_K,
@@ -40,6 +42,8 @@ from .const import (
     BEACON_MAX_FLOWS_H,
     BEACON_MAX_TX_H,
     BEACON_MIN_NEW,
+    BEACON_MIN_RECENT,
+    BEACON_RECENT_DAYS,
     CONFIRMED_FACTOR,
     DDOS_MIN_FLOWS_H,
     DDOS_MIN_FLOWS_PER_HOST,
@@ -166,6 +170,11 @@ def _either_side(values: np.ndarray) -> np.ndarray:
     np.maximum(out[..., :1], values[..., -1:], out=out[..., :1])
     np.maximum(out[..., -1:], values[..., :1], out=out[..., -1:])
     return out
+
+
+def _regular(per_hour: np.ndarray) -> bool:
+    """About the same count every hour (coefficient of variation <= BEACON_MAX_CV): a timer."""
+    return len(per_hour) > 0 and float(per_hour.std()) <= BEACON_MAX_CV * float(per_hour.mean())
 
 
 def _pick_type(counts: np.ndarray, target_weekend: bool) -> list[int]:
@@ -463,9 +472,15 @@ class _Detector:
         today = flows[:, self.t, :] > 0
         # Only devices that could be either: active nearly all day, or with enough small hours.
         small_today = today & (flows[:, self.t, :] <= BEACON_MAX_FLOWS_H) & (hosts[:, self.t, :] <= FEW_HOSTS)
-        cand = np.flatnonzero(
-            (today.sum(axis=1) >= ALWAYS_ON_MIN_HOURS) | (small_today.sum(axis=1) >= BEACON_MIN_NEW)
-        )
+        n_small_today = small_today.sum(axis=1)
+        maybe = (today.sum(axis=1) >= ALWAYS_ON_MIN_HOURS) | (n_small_today >= BEACON_MIN_NEW)
+        # A beacon that shows in fewer hours today may repeat over the last days (a few rows only).
+        few = np.flatnonzero((n_small_today >= 1) & ~maybe)
+        recent = slice(max(self.t - BEACON_RECENT_DAYS + 1, 0), self.t + 1)
+        f_few, h_few = flows[few, recent, :], hosts[few, recent, :]
+        small_few = (f_few > 0) & (f_few <= BEACON_MAX_FLOWS_H) & (h_few <= FEW_HOSTS)
+        maybe[few] = small_few.sum(axis=(1, 2)) >= BEACON_MIN_RECENT
+        cand = np.flatnonzero(maybe)
         if not len(cand):
             return set()
         base = self._baseline_days(cand)
@@ -482,26 +497,42 @@ class _Detector:
             valid = base[:, of_type].sum(axis=1)
             typed = active[:, of_type, :].sum(axis=1, dtype=np.int16) / np.maximum(valid, 1)[:, None]
             share[day_type] = np.where((valid >= MIN_BASELINE_DAYS)[:, None], typed, 0.0)
-        unusual = (
-            today[cand]
-            & (share[self.own_type] <= UNUSUAL_HOUR_MAX_SHARE)
+        rare = (
+            (share[self.own_type] <= UNUSUAL_HOUR_MAX_SHARE)
             & (share[1 - self.own_type] <= OTHER_TYPE_HABIT_SHARE)
             & (active_days >= ACTIVITY_MIN_DAYS)[:, None]
-        )
+        )  # (k, 24): the hours of the day the device is seldom active in
+        unusual = today[cand] & rare
         f_today = flows[cand, self.t, :]
         h_today = hosts[cand, self.t, :]
         small = unusual & (f_today <= BEACON_MAX_FLOWS_H) & (h_today <= FEW_HOSTS)
+        # The same test over the last days: (k, days, 24), today last.
+        f_recent = flows[cand, recent, :]
+        small_recent = (
+            rare[:, None, :]
+            & (f_recent > 0)
+            & (f_recent <= BEACON_MAX_FLOWS_H)
+            & (hosts[cand, recent, :] <= FEW_HOSTS)
+        )
+        recurring = (
+            small.any(axis=1)
+            & (small_recent.sum(axis=(1, 2)) >= BEACON_MIN_RECENT)
+            & (small_recent.any(axis=2).sum(axis=1) >= 2)
+        )
         keep = np.flatnonzero(
-            (small.sum(axis=1) >= BEACON_MIN_NEW) | (unusual.sum(axis=1) >= ALWAYS_ON_MIN_NEW)
+            (small.sum(axis=1) >= BEACON_MIN_NEW) | (unusual.sum(axis=1) >= ALWAYS_ON_MIN_NEW) | recurring
         )
         found: set[int] = set()
         if not len(keep):
             return found
         cand, unusual, small, active, base = cand[keep], unusual[keep], small[keep], active[keep], base[keep]
+        small_recent, recurring = small_recent[keep], recurring[keep]
         hours_active = active.sum(axis=2).astype(np.float64)
         normal_hours, _s, _n = robust(hours_active, np.asarray(active.any(axis=2)))
         normal_hours = np.nan_to_num(normal_hours)
-        small &= self._device_tx_hours(cand, self.t) <= BEACON_MAX_TX_H
+        small_recent &= self._device_tx_hours(cand, recent) <= BEACON_MAX_TX_H
+        small &= small_recent[:, -1, :]
+        recurring &= small.any(axis=1)
         # Vector tests first; the loop below sees only the devices that pass one of them.
         hours_today = today[cand].sum(axis=1)
         odd_hosts, _s, n_odd = robust(hosts[cand, self.t, :], unusual)
@@ -517,7 +548,7 @@ class _Detector:
         mean = f_small.sum(axis=1) / count_small
         spread = np.sqrt((np.where(small, f_small - mean[:, None], 0.0) ** 2).sum(axis=1) / count_small)
         regular = spread <= BEACON_MAX_CV * mean
-        maybe = maybe_on | ((small.sum(axis=1) >= BEACON_MIN_NEW) & regular)
+        maybe = maybe_on | ((small.sum(axis=1) >= BEACON_MIN_NEW) & regular) | recurring
         for row in map(int, np.flatnonzero(maybe)):
             device = int(cand[row])
             if device in already:
@@ -527,7 +558,16 @@ class _Detector:
             odd = int(unusual[row].sum())
             f_hours = flows[device, self.t, small[row]].astype(np.float64)
             n_small = len(f_hours)
-            if maybe_on[row] and self._not_a_download(device):
+            beacon_today = n_small >= BEACON_MIN_NEW and _regular(f_hours)
+            f_recent = flows[device, recent][small_recent[row]].astype(np.float64)
+            beacon_recent = bool(recurring[row]) and _regular(f_recent)
+            # A miner fills the clock; tiny, same-size contacts in a day with silent hours are a beacon.
+            clockwork = (beacon_today or beacon_recent) and 24 - active_hours > ALWAYS_ON_MAX_SILENT_H
+            if (
+                maybe_on[row]
+                and not clockwork
+                and (self._not_a_download(device) or self._steady(device, unusual[row]))
+            ):
                 kind, unit, n_hours = "always_on", float(ALWAYS_ON_MIN_NEW), odd
                 targets = float(np.median(h_odd))
                 reason = (
@@ -536,13 +576,20 @@ class _Detector:
                     f"{odd} of them hours it is seldom active in; its normal is "
                     f"{_count(normal_hours[row])} active hours a day"
                 )
-            elif n_small >= BEACON_MIN_NEW and float(f_hours.std()) <= BEACON_MAX_CV * float(f_hours.mean()):
-                kind, unit, n_hours = "beaconing", float(BEACON_MIN_NEW), n_small
-                targets = float(np.median(hosts[device, self.t, small[row]]))
+            elif beacon_today or beacon_recent:
+                kind = "beaconing"
+                if beacon_today:
+                    unit, f_beacon, span = float(BEACON_MIN_NEW), f_hours, ""
+                    targets = float(np.median(hosts[device, self.t, small[row]]))
+                else:
+                    unit, f_beacon = float(BEACON_MIN_RECENT), f_recent
+                    targets = float(np.median(hosts[device, recent][small_recent[row]]))
+                    span = f" over the last {_days(BEACON_RECENT_DAYS)} days, {n_small} of them today"
+                n_hours = len(f_beacon)
                 reason = (
-                    f"{self._label(device)} made small, regular contacts (about {_count(f_hours.mean())} "
+                    f"{self._label(device)} made small, regular contacts (about {_count(f_beacon.mean())} "
                     f"an hour, to {_count(targets)} {'host' if round(targets) == 1 else 'hosts'}) in "
-                    f"{n_small} hours in which it is normally silent; its normal is no activity then"
+                    f"{n_hours} hours in which it is normally silent{span}; its normal is no activity then"
                 )
             else:
                 continue
@@ -556,6 +603,18 @@ class _Detector:
             )
             found.add(device)
         return found
+
+    def _steady(self, device: int, odd: np.ndarray) -> bool:
+        """The device's new hours (``odd``, 24) alone look like a miner's: enough of them each to a
+        few hosts with little sent and about the same number of flows, whatever a download moved
+        in its other hours."""
+        assert self.h.hour_flows is not None
+        assert self.h.hour_hosts is not None
+        sent = self._device_tx_hours(np.array([device]), self.t)[0]
+        steady = odd & (self.h.hour_hosts[device, self.t] <= FEW_HOSTS) & (sent <= ALWAYS_ON_MAX_TX_H)
+        return int(steady.sum()) >= ALWAYS_ON_MIN_NEW and _regular(
+            self.h.hour_flows[device, self.t, steady].astype(np.float64)
+        )
 
     def _not_a_download(self, device: int) -> bool:
         """A PC left on all night to fetch a game moves gigabytes; a miner's traffic is small."""

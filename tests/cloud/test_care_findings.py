@@ -12,7 +12,7 @@ import pytest
 from cloud.care.baseline import history_from_records
 from cloud.care.detector import Feedback, FeedbackIndex, daily_list, detect, rank
 from cloud.care.identity import Sighting, is_randomized, merge_rotations
-from cloud.care.records import parse_lines
+from cloud.care.records import HourRecord, parse_lines
 from tests.bench import care_world as world
 
 HOMES = 6
@@ -72,7 +72,8 @@ def test_reasons_name_the_device_the_figure_and_its_normal() -> None:
         "miner": r"the PC '.+' was active in \d+ of the last 24 hours, steadily and mostly to \d hosts?, "
         r"\d+ of them hours it is seldom active in; its normal is \d+ active hours a day",
         "beaconing": r"the \w+ '.+' made small, regular contacts \(about \d+ an hour, to \d hosts?\) in \d+ "
-        r"hours in which it is normally silent; its normal is no activity then",
+        r"hours in which it is normally silent( over the last \w+ days, \d+ of them today)?; its normal "
+        r"is no activity then",
     }
     for incident, pattern in patterns.items():
         _home, entry = _one(incident, 400)
@@ -205,3 +206,95 @@ def test_a_weekly_backup_across_a_daylight_saving_change_is_still_a_habit() -> N
         home.dst_day = world.DAYS - 5
         homes.append(home)
     assert [(e.home, e.kind, e.reason) for e in _list(homes)] == []
+
+
+# Hand-made homes for the rhythm rules: a PC used in the evenings (18-23 UTC) and, on every other
+# night, at 1 and 3 a.m. (left on some nights), over the four weeks before the target day.
+PC = "3c:00:00:00:00:07"
+BUSY = {"flows": 60, "remote_hosts": 20, "bytes_tx": 5 * 10**6, "bytes_rx": 200 * 10**6}
+
+
+def _pc_records(extra: dict[tuple[int, int], dict[str, int]]) -> list[HourRecord]:
+    """The PC's records, days counted back from the target day (0); ``extra`` is added per
+    (days back, hour)."""
+    cells: dict[tuple[int, int], dict[str, int]] = {}
+    for back in range(world.DAYS):
+        for hour in (*range(18, 24), *((1, 3) if back % 2 else ())):
+            cells[(back, hour)] = dict(BUSY)
+    for key, add in extra.items():
+        cell = cells.setdefault(key, {"flows": 0, "remote_hosts": 0, "bytes_tx": 0, "bytes_rx": 0})
+        for name, value in add.items():
+            cell[name] += value
+    start = datetime(world.TARGET.year, world.TARGET.month, world.TARGET.day, tzinfo=UTC)
+    return [
+        HourRecord(
+            "h1",
+            PC,
+            "web",
+            start - timedelta(days=back) + timedelta(hours=hour),
+            smtp_connections=0,
+            device_name="DESKTOP-7",
+            device_kind="pc",
+            flows=cell["flows"],
+            remote_hosts=cell["remote_hosts"],
+            bytes_tx=cell["bytes_tx"],
+            bytes_rx=cell["bytes_rx"],
+        )
+        for (back, hour), cell in cells.items()
+    ]
+
+
+def _kinds(extra: dict[tuple[int, int], dict[str, int]]) -> list[tuple[str, str]]:
+    return [(e.kind, e.reason) for e in daily_list(history_from_records(_pc_records(extra), world.TARGET))]
+
+
+def _beacon(flows: int) -> dict[str, int]:
+    return {"flows": flows, "remote_hosts": 1, "bytes_tx": flows * 4000, "bytes_rx": flows * 4000}
+
+
+def test_a_beacon_that_shares_hours_with_the_owner_is_found_by_its_repetition() -> None:
+    """Four contacts an hour from 1 to 4 a.m. for three nights: 1 and 3 a.m. are the PC's own on
+    some nights, so today shows only two quiet hours; the same small contacts night after night
+    are still a beacon."""
+    beacon = {(back, hour): _beacon(4) for back in range(3) for hour in range(1, 5)}
+    ((kind, reason),) = _kinds(beacon)
+    assert kind == "beaconing"
+    assert reason == (
+        "the PC 'DESKTOP-7' made small, regular contacts (about 4 an hour, to 1 host) in 6 hours in "
+        "which it is normally silent over the last three days, 2 of them today; its normal is no "
+        "activity then"
+    )
+
+
+def test_irregular_or_one_night_small_contacts_are_not_a_beacon() -> None:
+    irregular = {
+        (back, hour): _beacon(f)
+        for (back, hour), f in zip(
+            [(b, h) for b in range(3) for h in (2, 4)], (1, 9, 25, 2, 14, 3), strict=True
+        )
+    }
+    assert _kinds(irregular) == []
+    assert _kinds({(0, 2): _beacon(4), (0, 4): _beacon(4)}) == []
+
+
+def test_a_miner_on_the_day_of_a_big_download_is_still_always_on() -> None:
+    """Steady small traffic to one host every hour, and 30 GB fetched from 10 to 14 h: the day's
+    bytes are a download's, the new night hours are a miner's."""
+    miner = {
+        (0, h): {"flows": 10, "remote_hosts": 1, "bytes_tx": 3 * 10**6, "bytes_rx": 10**6} for h in range(24)
+    }
+    for hour in range(10, 15):
+        miner[(0, hour)] = {"flows": 110, "remote_hosts": 11, "bytes_tx": 60 * 10**6, "bytes_rx": 6 * GB_}
+    assert [k for k, _ in _kinds(miner)] == ["always_on"]
+
+
+def test_a_pc_left_on_all_night_for_a_download_is_not_a_miner() -> None:
+    """A game fetched overnight: few hosts, steady flows, but tens of MB of ACKs an hour."""
+    fetch = {
+        (0, h): {"flows": 12, "remote_hosts": 2, "bytes_tx": 40 * 10**6, "bytes_rx": 4 * GB_}
+        for h in range(24)
+    }
+    assert _kinds(fetch) == []
+
+
+GB_ = 10**9
