@@ -157,8 +157,8 @@ def decode_body(envelope: Envelope, expected: type[B]) -> B:
         for i, sample in enumerate(body.samples):
             check_data(sample.data, f"samples[{i}].data")
             current = check_sample_data(sample.probe, sample.data)
-            if current != sample.data:  # an older agent's shape, read as today's
-                body.samples[i] = msgspec.structs.replace(sample, data=current)
+            if current is not sample.data:  # an older agent's shape, read as today's
+                body.samples[i] = msgspec.structs.replace(sample, data=dict(current))
     elif isinstance(body, CommandResult):
         check_data(body.data)
     return body

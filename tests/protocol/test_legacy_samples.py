@@ -114,3 +114,11 @@ def test_an_older_agents_sample_is_accepted_in_todays_shape(
     probe: str, old: dict[str, object], today: dict[str, object]
 ) -> None:
     assert check_sample_data(probe, old) == today
+
+
+def test_todays_samples_are_not_copied_or_upgraded() -> None:
+    """The decode of today's shape is the plain Struct check: the data is handed back as it came."""
+    today = {vendor("LossPercent"): 0.0, "AverageResponseTime": 2, "SuccessCount": 3}
+    assert check_sample_data("ping", today) is today
+    old = {"LossPercent": 0.0, "AverageResponseTime": 2}
+    assert check_sample_data("ping", old) == {vendor("LossPercent"): 0.0, "AverageResponseTime": 2}
