@@ -27,8 +27,10 @@ def test_jitter_spreads_round_trips_around_the_delay(clean_home: Lab) -> None:
     need("ping")
     clean_home.impair("pc", delay_ms=30, jitter_ms=10)
     rtts, _ = ping_rtts_ms(clean_home, "pc", GATEWAY_ADDRESS, count=60, interval_s=0.01)
-    # Never early (the kernel holds each packet until its time); late only by scheduling noise.
-    assert min(rtts) >= 19.5 and max(rtts) <= 45
+    # Never early (the kernel holds each packet until its time); late only by scheduling noise,
+    # which on a loaded machine can hold one echo back well past the window: judge the 90th
+    # percentile, not the single slowest.
+    assert min(rtts) >= 19.5 and statistics.quantiles(rtts, n=10)[-1] <= 45
     assert statistics.mean(rtts) == pytest.approx(30, rel=0.15)
     assert statistics.stdev(rtts) > 3  # uniform over +-10 ms: about 5.8
 
